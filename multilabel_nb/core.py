@@ -7,11 +7,15 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/core.html.md"""
 # %% auto #0
 __all__ = ['parse_labels', 'make_vocab', 'encode_labels', 'check_thresh', 'decode_labels', 'activation_table']
 
-# %% ../nbs/00_core.ipynb #6a45a23a
+# %% ../nbs/00_core.ipynb #f6c05b82
+import warnings
+# fastai's xresnet module calls `torch.jit.script` at import, which torch 2.15 marks as deprecated;
+# the warning says nothing a user of this library can act on, so it is silenced here, and only it.
+warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 from fastai.vision.all import *
 import math, numbers
 
-# %% ../nbs/00_core.ipynb #f5a93edd
+# %% ../nbs/00_core.ipynb #62816956
 def _is_nan(x): return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isnan(x)
 
 def parse_labels(x,          # A delimited string, a list/tuple/set of labels, or `None`/`NaN` for "no label"
@@ -27,14 +31,14 @@ def parse_labels(x,          # A delimited string, a list/tuple/set of labels, o
                     "If pandas read your label column as numbers, read it as text: "
                     "`pd.read_csv(..., dtype={'labels': str})`.")
 
-# %% ../nbs/00_core.ipynb #1a3a00a6
+# %% ../nbs/00_core.ipynb #edf5ae6a
 def make_vocab(items,        # Label sets: strings, lists, or `NaN`/`None` for no label
                sep:str=' '   # Delimiter between labels in a string
               )->list:
     "Sorted list of the distinct labels in `items`"
     return sorted({o for x in items for o in parse_labels(x, sep)})
 
-# %% ../nbs/00_core.ipynb #f702ce54
+# %% ../nbs/00_core.ipynb #4e48ef32
 def _check_vocab(vocab):
     vocab = list(vocab)
     if not vocab: raise ValueError("The vocab is empty: build it from your labels with `make_vocab(labels)`.")
@@ -56,7 +60,7 @@ def encode_labels(labels,     # Labels of one item: a list, a delimited string, 
     res[[vocab.index(o) for o in labels]] = 1.
     return res
 
-# %% ../nbs/00_core.ipynb #60966e63
+# %% ../nbs/00_core.ipynb #84db3100
 def check_thresh(thresh,      # One threshold for all classes, or one per class
                  n:int=None   # Number of classes, to check a per-class `thresh` against
                 )->Tensor:
@@ -72,7 +76,7 @@ def check_thresh(thresh,      # One threshold for all classes, or one per class
         raise ValueError(f"Got {len(t)} thresholds for {n} classes: pass one number, or exactly one per class.")
     return t
 
-# %% ../nbs/00_core.ipynb #6f131b0c
+# %% ../nbs/00_core.ipynb #4dfd9ff8
 def decode_labels(t,               # Multi-hot targets or probabilities: one vector, or a batch (one row per item)
                   vocab,           # The classes, in the order of `t`'s columns
                   thresh=0.5       # Threshold: one for all classes, or one per class
@@ -87,7 +91,7 @@ def decode_labels(t,               # Multi-hot targets or probabilities: one vec
     if t.dim() == 1: return [vocab[i] for i in keep.nonzero().flatten().tolist()]
     return [[vocab[i] for i in row.nonzero().flatten().tolist()] for row in keep]
 
-# %% ../nbs/00_core.ipynb #e3140d23
+# %% ../nbs/00_core.ipynb #fd697e1a
 def activation_table(acts,   # One row of activations (logits), one per class
                      vocab   # The classes, in the order of `acts`
                     )->pd.DataFrame:
@@ -98,6 +102,6 @@ def activation_table(acts,   # One row of activations (logits), one per class
     return pd.DataFrame({'activation': acts.numpy(), 'sigmoid': acts.sigmoid().numpy(),
                          'softmax': acts.softmax(0).numpy()}, index=pd.Index(vocab, name='class'))
 
-# %% ../nbs/00_core.ipynb #fd1882f4
+# %% ../nbs/00_core.ipynb #8989256f
 import fastai.vision.all as _fastai_vision_all
 __all__ = [*globals().get('__all__', []), *(o for o in dir(_fastai_vision_all) if not o.startswith('_'))]
