@@ -7,17 +7,17 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/loss.html.md"""
 # %% auto #0
 __all__ = ['binary_cross_entropy', 'bce_with_logits', 'seed_run', 'fit_small', 'pos_weight_from']
 
-# %% ../nbs/03_loss.ipynb #a7d8611c
+# %% ../nbs/03_loss.ipynb #52a10c4d
 from .core import *
 
-# %% ../nbs/03_loss.ipynb #008be4c9
+# %% ../nbs/03_loss.ipynb #0ce1526a
 def binary_cross_entropy(probs,   # Predicted probabilities, any shape
                          targets  # 0/1 targets, same shape
                         )->Tensor:
     "Mean binary cross entropy of `probs` against `targets`, written from its definition"
     return -torch.where(targets == 1, probs, 1 - probs).log().mean()
 
-# %% ../nbs/03_loss.ipynb #b07dfdd7
+# %% ../nbs/03_loss.ipynb #294e949d
 def bce_with_logits(logits,          # Raw model outputs (before any sigmoid)
                     targets,         # 0/1 targets, same shape
                     pos_weight=None  # Optional weight on the positive term, one per class (as in `nn.BCEWithLogitsLoss`)
@@ -30,7 +30,7 @@ def bce_with_logits(logits,          # Raw model outputs (before any sigmoid)
     pos = neg_log_p if pos_weight is None else neg_log_p * torch.as_tensor(pos_weight, dtype=logits.dtype)
     return (targets * pos + (1 - targets) * neg_log_1mp).mean()
 
-# %% ../nbs/03_loss.ipynb #8c4d067d
+# %% ../nbs/03_loss.ipynb #fe794a03
 def seed_run(dls, seed:int=42):
     "Seed torch, numpy and Python, and the shuffling of `dls`, so that a training run can be repeated exactly"
     set_seed(seed, reproducible=True)
@@ -50,7 +50,7 @@ def fit_small(dls,                 # DataLoaders with multi-hot targets
     learn.fit_one_cycle(epochs, lr)
     return learn
 
-# %% ../nbs/03_loss.ipynb #f92ce29c
+# %% ../nbs/03_loss.ipynb #aec77129
 def pos_weight_from(targets,              # Multi-hot training targets, one row per item
                     max_weight:float=None # Cap, so that a label with very few positives does not dominate
                    )->Tensor:
