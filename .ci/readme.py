@@ -4,7 +4,6 @@
 regenerated, and checked for being in sync, on machines without Quarto. `--check` exits 1 if the
 README on disk differs from what the notebook gives."""
 import sys
-from pathlib import Path
 from nbdev.config import get_config
 from nbdev.process import NBProcessor
 

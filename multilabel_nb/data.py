@@ -10,7 +10,6 @@ __all__ = ['make_digits', 'get_x', 'get_y', 'StratifiedSplitter', 'split_counts'
 
 # %% ../nbs/02_datablock.ipynb #2d0a7aa5
 from .core import *
-from .core import _is_nan
 from fastai.data.external import fastai_path
 from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
 from PIL import Image

@@ -9,7 +9,7 @@ __all__ = ['search_images', 'download_images_to', 'build_image_set']
 
 # %% ../nbs/01_scraping.ipynb #c6a443a5
 from .core import *
-import hashlib, io, time, csv, urllib.request, urllib.error, socket, warnings
+import hashlib, io, time, urllib.request, urllib.error
 from concurrent.futures import ThreadPoolExecutor
 from fastprogress.fastprogress import progress_bar
 
