@@ -15,7 +15,7 @@ from .metrics import *
 from .inference import *
 from .scrape import *
 from fastcore.script import call_parse, anno_parser
-import json, warnings, contextlib
+import json, warnings
 
 # %% ../nbs/08_cli.ipynb #e3ef1d86
 class UsageError(ValueError):
@@ -93,7 +93,7 @@ def train(data:str=None,          # A folder with one subfolder per label, or a 
     if arch == 'small_cnn': learn.fit_one_cycle(epochs, lr)
     else: learn.fine_tune(epochs, lr)
     with learn.no_bar(): probs, targs = learn.get_preds()
-    thresh = tune_thresholds(learn, per_class=not global_thresh)
+    thresh = tune_thresholds(learn, per_class=not global_thresh, preds=(probs, targs))
     learn.export(out.resolve()/'model.pkl')
     vocab = list(dls.vocab)
     metrics = pd.DataFrame({'threshold 0.5': multilabel_scores(probs, targs, 0.5),

@@ -76,10 +76,13 @@ def multilabel_learner(dls,                      # DataLoaders with multi-hot ta
 def tune_thresholds(learn,
                     per_class:bool=True,     # One threshold per class, or one for all
                     metric:str='f1_macro',   # What the single threshold maximises (per-class thresholds maximise per-class F1)
-                    dl=None                  # Data to tune on (default: the validation set)
+                    dl=None,                 # Data to tune on (default: the validation set)
+                    preds=None               # (probabilities, targets) already computed with `learn.get_preds`, to skip recomputing them
                    )->Tensor:
     "Choose thresholds on validation predictions, store them in `learn`, and return them"
-    with learn.no_bar(): probs, targs = learn.get_preds(dl=dl)
+    if preds is None:
+        with learn.no_bar(): preds = learn.get_preds(dl=dl)
+    probs, targs = preds[:2]
     t = per_class_thresholds(probs, targs) if per_class else tensor(best_threshold(probs, targs, metric)[0])
     set_thresholds(learn, t)
     return get_thresholds(learn)
