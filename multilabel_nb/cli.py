@@ -86,7 +86,7 @@ def train(data:str=None,          # A folder with one subfolder per label, or a 
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         counts = check_split(df, ColSplitter('is_valid')(df))
-    dls = multilabel_block(size=size, aug=aug).dataloaders(df, bs=bs)
+    dls = multilabel_block(size=size, aug=aug).dataloaders(df, bs=bs, num_workers=loader_workers())
     seed_run(dls, seed)
     learn = multilabel_learner(dls, arch=arch)
     print(f"Training {arch} on {source}: {int((~df.is_valid).sum())} train / {int(df.is_valid.sum())} valid images, {dls.c} labels")

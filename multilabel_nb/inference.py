@@ -112,7 +112,7 @@ def predict_files(learn, items,              # Image files and/or folders
     good = L(f for f in files if str(f) not in bad)
     res = pd.DataFrame({'file': [str(f) for f in good]})
     if good:
-        dl = learn.dls.test_dl(good, bs=bs)
+        dl = learn.dls.test_dl(good, bs=bs, num_workers=loader_workers(learn.dls.device))
         ctx = learn.no_bar() if not progress else contextlib.nullcontext()
         with ctx: p, _, dec = learn.get_preds(dl=dl, with_decoded=True)
         vocab = list(learn.dls.vocab)
