@@ -6,8 +6,8 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/datablock.html.md"""
 
 # %% auto #0
 __all__ = ['make_digits', 'get_x', 'get_y', 'StratifiedSplitter', 'split_counts', 'check_split', 'load_pascal', 'get_pascal',
-           'serve_folder', 'load_onehot', 'load_folders', 'drop_unreadable', 'multilabel_block', 'loader_workers',
-           'digits_dls']
+           'serve_folder', 'load_onehot', 'load_folders', 'unreadable_images', 'drop_unreadable', 'multilabel_block',
+           'loader_workers', 'digits_dls']
 
 # %% ../nbs/02_datablock.ipynb #2d0a7aa5
 from .core import *
@@ -250,9 +250,16 @@ def load_folders(path,           # Folder with one subfolder per label (or per l
     return res
 
 # %% ../nbs/02_datablock.ipynb #69095d7e
+def unreadable_images(files)->L:
+    "The files among `files` that do not open as images"
+    # fastai's `verify_image` in a thread pool: `verify_images` starts a process pool, which costs more than the check
+    # itself for a few hundred files (measured 0.17-0.68 s against 0.09 s for 500 small PNGs)
+    files = L(files)
+    return L(f for f, ok in zip(files, parallel(verify_image, files, threadpool=True)) if not ok)
+
 def drop_unreadable(df)->tuple:
     "`df` without the rows whose image does not decode, and a DataFrame of the skipped rows"
-    bad = set(map(str, verify_images(L(map(Path, df['path'])))))
+    bad = set(map(str, unreadable_images(L(map(Path, df['path'])))))
     skip = df['path'].isin(bad)
     if skip.any():
         eg = Path(df['path'][skip].iloc[0])
