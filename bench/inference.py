@@ -1,0 +1,58 @@
+"""Inference: images/s of the library's batch prediction (`predict_files`, what `multilabel-nb predict` runs) against a
+loop of `learn.predict`, on the same files and model, checking that both give the same labels.
+
+Two cases: the default model (small_cnn, 48 px) on the built-in digits, and EfficientNet-Lite0 at 128 px on planet_sample
+JPEGs (skipped if that data set is absent). Target: batch prediction at least 10x the `learn.predict` loop."""
+import argparse, warnings
+from _common import Timer, append_results, md_table, shared_set
+from multilabel_nb.core import *
+from multilabel_nb.data import *
+from multilabel_nb.loss import seed_run
+from multilabel_nb.inference import multilabel_learner, predict_files
+
+def compare(learn, files, n_loop):
+    "images/s of `predict_files` on `files` and of a `learn.predict` loop on the first `n_loop` of them"
+    learn.predict(files[0]); predict_files(learn, files[:8], progress=False)   # warm-up, not timed
+    with Timer() as tb: batch = predict_files(learn, files, bs=64, probs=True, progress=False)
+    loop = []
+    with Timer() as tl:
+        for f in files[:n_loop]: loop.append(' '.join(learn.predict(f)[0]))
+    same = (batch['labels'].iloc[:n_loop].tolist() == loop)
+    return {'images (batch / loop)': f"{len(files)} / {n_loop}", 'predict_files images/s': len(files) / tb.s,
+            'learn.predict loop images/s': n_loop / tl.s, 'speed-up': (len(files) / tb.s) / (n_loop / tl.s), 'same labels': same}
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--n-loop', type=int, default=200, help='images for the learn.predict loop')
+    n_loop = p.parse_args().n_loop
+    rows, data = {}, []
+
+    df = load_pascal(make_digits())
+    dls = multilabel_block(size=48, aug=False).dataloaders(df, bs=64)
+    seed_run(dls, 42)
+    learn = multilabel_learner(dls)
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(2, 1e-2)
+    files = L(list(df.path[df.is_valid].map(Path)))
+    rows['small_cnn, 48 px, digits PNG'] = compare(learn, files, n_loop)
+    data.append(f"built-in digits ({len(files)} validation PNGs)")
+
+    planet = shared_set('planet_sample')
+    if planet:
+        pdf = load_pascal(planet, csv='labels.csv', folder='train', fname_col='image_name', label_col='tags', valid_col=None, suffix='.jpg')
+        pdf['is_valid'] = pdf.index % 4 == 0
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            pdls = multilabel_block(size=128, aug=False).dataloaders(pdf, bs=64)
+        plearn = multilabel_learner(pdls, arch='efficientnet_lite0')   # pretrained body; speed does not depend on training
+        pfiles = L(list(pdf.path[pdf.is_valid].map(Path)))
+        rows['EfficientNet-Lite0, 128 px, planet JPEG'] = compare(plearn, pfiles, n_loop)
+        data.append(f"planet_sample ({len(pfiles)} JPEGs, 256 px)")
+
+    tab = pd.DataFrame(rows).T
+    tab.index.name = 'model, data'
+    worst = min(r['speed-up'] for r in rows.values())
+    body = (f"Batch size 64; both paths use the learner's thresholds. Warm-up calls are not timed.\n\n{md_table(tab, '.1f')}\n\n"
+            f"- Smallest speed-up **{worst:.1f}x** (target at least 10x: {'met' if worst >= 10 else f'missed by {10-worst:.1f}x'}).")
+    append_results('Inference: batch prediction against a learn.predict loop', '; '.join(data), body)
+
+if __name__ == '__main__': main()
