@@ -32,11 +32,10 @@ def machine() -> str:
     return (f"{_cpu_name()}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {gpu}; torch {torch.__version__} "
             f"({torch.get_num_threads()} threads), fastai {fastai.__version__}, Python {platform.python_version()}")
 
-def peak_rss_mb() -> tuple:
-    "Peak resident memory (MB) of this process, and of its largest finished child process (e.g. a DataLoader worker)"
+def peak_rss_mb() -> float:
+    "Peak resident memory (MB) of this process so far"
     scale = 1 if sys.platform == 'darwin' else 1024   # ru_maxrss is bytes on macOS, KiB on Linux
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20,
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale / 2**20)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
 
 def git_rev() -> str:
     try: return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip() or 'unknown'

@@ -1,8 +1,8 @@
 """Peak memory (RSS) of training and of batch prediction.
 
-Each workload runs in a fresh Python process, so its peak is its own: the peak after the imports, the peak of the whole
-run, and the peak of the largest DataLoader worker (workers are forked, so most of their pages are shared with the main
-process: do not add the columns). Training exports its model; prediction loads that export, as `multilabel-nb predict` does."""
+Each workload runs in a fresh Python process, so its peak is its own: the peak after the imports and the peak of the
+whole run. On the CPU the library loads images in the main process (`loader_workers`) and checks them in threads, so
+the main process holds all of it. Training exports its model; prediction loads that export, as `multilabel-nb predict` does."""
 import sys, json, subprocess, tempfile, warnings
 from pathlib import Path
 from _common import BENCH, append_results, md_table, peak_rss_mb, shared_set
@@ -19,7 +19,7 @@ def child(work, model_file, extra):
     from multilabel_nb.data import load_pascal, make_digits, multilabel_block, loader_workers
     from multilabel_nb.inference import multilabel_learner, predict_files, load_model
     warnings.simplefilter('ignore')
-    after_import = peak_rss_mb()[0]
+    after_import = peak_rss_mb()
     df = planet_df(Path(extra)) if extra else load_pascal(make_digits())
     set_seed(42)
     if work == 'train':
@@ -36,8 +36,7 @@ def child(work, model_file, extra):
         files = L(list(df.path.map(Path)))
         predict_files(learn, files, bs=64, progress=False)
         n = len(files)
-    main_peak, worker_peak = peak_rss_mb()
-    print(json.dumps({'after imports MB': after_import, 'peak MB': main_peak, 'largest child process MB': worker_peak, 'images': n}))
+    print(json.dumps({'after imports MB': after_import, 'peak MB': peak_rss_mb(), 'images': n}))
 
 def run(work, model_file, extra=''):
     r = subprocess.run([sys.executable, str(BENCH/'memory.py'), '--child', work, str(model_file), extra], capture_output=True, text=True)
