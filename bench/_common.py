@@ -17,6 +17,13 @@ def shared_set(name):
     print(f"SKIP {name}: {p} not found. Put the data set there, or point MULTILABEL_NB_BENCH_DATA at the folder that holds it.")
     return None
 
+def planet_df(path):
+    "planet_sample's labels as `path`/`labels` rows, every fourth image marked `is_valid` (quality.py re-splits it, stratified)"
+    from multilabel_nb.data import load_pascal
+    df = load_pascal(path, csv='labels.csv', folder='train', fname_col='image_name', label_col='tags', valid_col=None, suffix='.jpg')
+    df['is_valid'] = df.index % 4 == 0
+    return df
+
 def _cpu_name():
     try:
         for line in Path('/proc/cpuinfo').read_text().splitlines():

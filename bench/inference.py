@@ -4,7 +4,7 @@ loop of `learn.predict`, on the same files and model, checking that both give th
 Two cases: the default model (small_cnn, 48 px) on the built-in digits, and EfficientNet-Lite0 at 128 px on planet_sample
 JPEGs (skipped if that data set is absent). Target: batch prediction at least 10x the `learn.predict` loop."""
 import argparse, warnings
-from _common import Timer, append_results, md_table, shared_set
+from _common import Timer, append_results, md_table, shared_set, planet_df
 from multilabel_nb.core import *
 from multilabel_nb.data import *
 from multilabel_nb.loss import seed_run
@@ -38,8 +38,7 @@ def main():
 
     planet = shared_set('planet_sample')
     if planet:
-        pdf = load_pascal(planet, csv='labels.csv', folder='train', fname_col='image_name', label_col='tags', valid_col=None, suffix='.jpg')
-        pdf['is_valid'] = pdf.index % 4 == 0
+        pdf = planet_df(planet)
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             pdls = multilabel_block(size=128, aug=False).dataloaders(pdf, bs=64)

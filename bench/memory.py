@@ -5,13 +5,7 @@ whole run. On the CPU the library loads images in the main process (`loader_work
 the main process holds all of it. Training exports its model; prediction loads that export, as `multilabel-nb predict` does."""
 import sys, json, subprocess, tempfile, warnings
 from pathlib import Path
-from _common import BENCH, append_results, md_table, peak_rss_mb, shared_set
-
-def planet_df(planet):
-    from multilabel_nb.data import load_pascal
-    df = load_pascal(planet, csv='labels.csv', folder='train', fname_col='image_name', label_col='tags', valid_col=None, suffix='.jpg')
-    df['is_valid'] = df.index % 4 == 0
-    return df
+from _common import BENCH, append_results, md_table, peak_rss_mb, shared_set, planet_df
 
 def child(work, model_file, extra):
     "Run one workload in this process and print its peaks as JSON"

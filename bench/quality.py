@@ -11,7 +11,7 @@ beside it to show how much it flatters. Seeds change the head's initial weights,
 the split stays fixed. Spread = max - min over seeds.
 Target: library macro F1 (tuned) above fastbook's by more than the seed-to-seed spread on planet_sample and fashion6."""
 import argparse, warnings
-from _common import Timer, append_results, md_table, shared_set
+from _common import Timer, append_results, md_table, shared_set, planet_df
 from multilabel_nb.core import *
 from multilabel_nb.data import *
 from multilabel_nb.loss import seed_run
@@ -27,7 +27,7 @@ def datasets(only=None):
     res = {}
     planet = shared_set('planet_sample')
     if planet:
-        df = load_pascal(planet, csv='labels.csv', folder='train', fname_col='image_name', label_col='tags', valid_col=None, suffix='.jpg')
+        df = planet_df(planet)
         df['is_valid'] = False
         df.loc[list(StratifiedSplitter(0.25, 42)(df)[1]), 'is_valid'] = True
         res['planet_sample'] = (df, 128, 64, 3, 'planet_sample: 1,000 satellite JPEGs, 17 tags, stratified 75/25 split, 128 px')
