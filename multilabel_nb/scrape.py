@@ -7,13 +7,13 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/scraping.html.md"""
 # %% auto #0
 __all__ = ['search_images', 'download_images_to', 'build_image_set']
 
-# %% ../nbs/01_scraping.ipynb #c6a443a5
+# %% ../nbs/01_scraping.ipynb #022c87b5
 from .core import *
 import hashlib, io, time, urllib.request, urllib.error
 from concurrent.futures import ThreadPoolExecutor
 from fastprogress.fastprogress import progress_bar
 
-# %% ../nbs/01_scraping.ipynb #6d206273
+# %% ../nbs/01_scraping.ipynb #64ce6293
 def _ddgs_backend(term, max_images, **kwargs):
     from ddgs import DDGS
     return DDGS(**kwargs).images(term, max_results=max_images)
@@ -49,7 +49,7 @@ def search_images(term:str,           # What to search for
     if not urls: raise ValueError(f"The image search for {term!r} found no images: try a broader or differently spelled term.")
     return urls[:max_images]
 
-# %% ../nbs/01_scraping.ipynb #2ade14b5
+# %% ../nbs/01_scraping.ipynb #0a3caf3b
 _LOG_COLS = ['term', 'url', 'file', 'status', 'reason']
 
 def _fetch(url, timeout):
@@ -80,7 +80,7 @@ def _writable_dir(dest):
         raise PermissionError(f"Can't write to {dest} ({type(e).__name__}: {e}): choose a folder you can write to.") from e
     return dest
 
-# %% ../nbs/01_scraping.ipynb #f2af983d
+# %% ../nbs/01_scraping.ipynb #a7c9c5ee
 def download_images_to(dest,              # Folder for the images (created if needed; files already there are left alone)
                        urls,              # Image URLs
                        max_size:int=400,  # Longest side of a kept image, in pixels (None: keep the size)
@@ -118,7 +118,7 @@ def download_images_to(dest,              # Folder for the images (created if ne
     res.to_csv(log, mode='a', header=not log.exists(), index=False)
     return res
 
-# %% ../nbs/01_scraping.ipynb #ed8d7967
+# %% ../nbs/01_scraping.ipynb #cd682ae2
 def build_image_set(terms,                 # List of search terms, or dict {folder name: search term}
                     dest,                  # Root folder: one subfolder per term
                     max_images:int=100,    # Images to ask for per term
