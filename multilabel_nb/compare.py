@@ -9,13 +9,13 @@ __all__ = ['digit_folders', 'get_label', 'train_one', 'train_both', 'probs_of', 
            'rejection_rate', 'in_domain_accuracy', 'photo_images', 'blank_images', 'rejection_table', 'none_images',
            'tradeoff_curve']
 
-# %% ../nbs/07_single_vs_multi.ipynb #d286cb48
+# %% ../nbs/07_single_vs_multi.ipynb #e7741bb6
 from .core import *
 from .data import *
 from .images import *
 from .learner import *
 
-# %% ../nbs/07_single_vs_multi.ipynb #204d8cb8
+# %% ../nbs/07_single_vs_multi.ipynb #ba3ac675
 def digit_folders(dest,                 # Folder to write (one subfolder per digit)
                   digits=(0, 1, 2, 3, 4), # Digits to include
                   valid:bool=False,     # Use the validation pool (digits never used in training)
@@ -32,14 +32,14 @@ def digit_folders(dest,                 # Folder to write (one subfolder per dig
             if not (dest/l/Path(p).name).exists(): shutil.copy(p, dest/l)
     return dest
 
-# %% ../nbs/07_single_vs_multi.ipynb #1aa01d4d
+# %% ../nbs/07_single_vs_multi.ipynb #3ae1415c
 def get_label(r):
     "The single label of a row (for single-label training): its one label, refused if it has none or several"
     labels = parse_labels(r['labels'])
     if len(labels) != 1: raise ValueError(f"{Path(r['path']).name} has {len(labels)} labels ({labels}): single-label training needs exactly one per image.")
     return labels[0]
 
-# %% ../nbs/07_single_vs_multi.ipynb #69fe883e
+# %% ../nbs/07_single_vs_multi.ipynb #bb7179e6
 def train_one(df,                 # Rows with `path`, `labels` and `is_valid`
               multi:bool,         # Multi-label (sigmoid, binary cross entropy) or single-label (softmax, cross entropy)
               arch='small_cnn',   # Anything `any_learner` takes, e.g. 'efficientnet_lite0' (offline weights)
@@ -63,7 +63,7 @@ def train_both(df, **kwargs)->tuple:
     "A single-label and a multi-label learner trained by `train_one` on the same data with the same model, budget and seed"
     return train_one(df, False, **kwargs), train_one(df, True, **kwargs)
 
-# %% ../nbs/07_single_vs_multi.ipynb #e0051dfb
+# %% ../nbs/07_single_vs_multi.ipynb #808475bf
 def probs_of(learn, items)->Tensor:
     "Probabilities (softmax or sigmoid, by `learn`'s loss) for image files or a DataFrame of them"
     dl = learn.dls.test_dl(items)
@@ -87,7 +87,7 @@ def in_domain_accuracy(probs, targets, multi:bool, thresh=None)->float:
     "Share of images whose predicted set is exactly their one true label (`targets`: class indices)"
     return float(np.mean([s == {int(t)} for s, t in zip(predicted_sets(probs, multi, thresh), targets)]))
 
-# %% ../nbs/07_single_vs_multi.ipynb #9b7bfbdb
+# %% ../nbs/07_single_vs_multi.ipynb #192318fd
 def photo_images(dest, size:int=48)->L:
     "Real photos shipped by scikit-image and scikit-learn, saved as `size`-pixel RGB images in `dest`"
     import skimage.data
@@ -111,14 +111,14 @@ def blank_images(dest, n:int=20, size:int=48, seed:int=0)->L:
         Image.fromarray(a).save(dest/f'blank_{i}.png'); res.append(dest/f'blank_{i}.png')
     return res
 
-# %% ../nbs/07_single_vs_multi.ipynb #195945a2
+# %% ../nbs/07_single_vs_multi.ipynb #db533cb6
 def rejection_table(single, multi, ood:dict, thresh=None)->pd.DataFrame:
     "Share of each out-of-domain set rejected (no label) by a single-label and a multi-label learner"
     return pd.DataFrame({name: {'single-label': rejection_rate(probs_of(single, files), False, thresh),
                                 'multi-label': rejection_rate(probs_of(multi, files), True, thresh)}
                          for name, files in ood.items()})
 
-# %% ../nbs/07_single_vs_multi.ipynb #41043d94
+# %% ../nbs/07_single_vs_multi.ipynb #e2736d51
 _NONE_SOURCES = ('brick', 'grass', 'gravel', 'checkerboard', 'clock', 'colorwheel', 'logo', 'page', 'immunohistochemistry',
                  'microaneurysms', 'cell', 'binary_blobs', 'shepp_logan_phantom')
 
@@ -140,7 +140,7 @@ def none_images(dest, n:int=300, size:int=48, seed:int=1)->L:
         im.save(dest/f'none_{i}.png'); res.append(dest/f'none_{i}.png')
     return res
 
-# %% ../nbs/07_single_vs_multi.ipynb #13f7809d
+# %% ../nbs/07_single_vs_multi.ipynb #60589ea4
 def tradeoff_curve(learn, items, targets, ood_items, threshs=None)->pd.DataFrame:
     "In-domain accuracy and out-of-domain rejection of `learn` at each threshold"
     m = is_multilabel(learn)

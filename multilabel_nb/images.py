@@ -9,15 +9,15 @@ __all__ = ['MAX_PIXELS', 'DecodedImages', 'ImageError', 'read_image', 'image_ten
            'LoadResized', 'ResizedImageBlock', 'StoreDL', 'loader_workers', 'fill_stores', 'multilabel_dls',
            'digits_dls']
 
-# %% ../nbs/03_images.ipynb #db3ad204
+# %% ../nbs/03_images.ipynb #906280a4
 from .core import *
 from .data import *
 from PIL import Image, ImageOps
 from concurrent.futures import ThreadPoolExecutor
 from collections import namedtuple
-import io, hashlib, warnings
+import io, re, hashlib, warnings
 
-# %% ../nbs/03_images.ipynb #f64e9651
+# %% ../nbs/03_images.ipynb #8dc5c4e5
 class ImageError(ValueError):
     "A file that cannot be used as an image: it does not decode, or it is too large to decode safely"
 
@@ -51,14 +51,16 @@ def read_image(fn,                      # Image file (or its bytes)
             return im.resize((size, size), Image.BILINEAR) if size else im
     except ImageError: raise
     except Image.DecompressionBombError as e: raise ImageError(f"{name} is refused as a possible decompression bomb ({e}).") from None
-    except Exception as e: raise ImageError(f"{name} does not decode as an image ({type(e).__name__}: {e}).") from None
+    except Exception as e:
+        why = re.sub(r'\s*<[^<>]* at 0x[0-9a-f]+>', '', str(e))    # PIL names the in-memory file object: no use to a reader
+        raise ImageError(f"{name} does not decode as an image ({type(e).__name__}: {why}).") from None
 
-# %% ../nbs/03_images.ipynb #ba0c2577
+# %% ../nbs/03_images.ipynb #c7a2c2d6
 def image_tensor(fn, size:int, max_pixels:int=MAX_PIXELS)->Tensor:
     "`read_image(fn, size)` as a uint8 tensor of shape (3, `size`, `size`)"
     return torch.from_numpy(np.array(read_image(fn, size, max_pixels))).permute(2, 0, 1).contiguous()
 
-# %% ../nbs/03_images.ipynb #44c1182c
+# %% ../nbs/03_images.ipynb #02aabbc5
 DecodedImages = namedtuple('DecodedImages', 'images ok errors hashes')
 
 def decode_images(files,               # Image files
@@ -80,7 +82,7 @@ def decode_images(files,               # Image files
     with ThreadPoolExecutor(ifnone(n_workers, min(8, defaults.cpus))) as ex: list(ex.map(one, range(len(files))))
     return DecodedImages(images, ok, errors, hashes)
 
-# %% ../nbs/03_images.ipynb #6d06dc14
+# %% ../nbs/03_images.ipynb #ca201769
 def _merge_copies(df, hashes):
     "Rows of `df` with the same file contents merged into the first, with the union of their labels"
     h = pd.Series(hashes, index=df.index)
@@ -114,7 +116,7 @@ def decode_dataset(df,                 # Rows with `path` and `labels` (lesson 0
     res.attrs.update(df.attrs, skipped=skipped, merged=merged, size=size)
     return res, images
 
-# %% ../nbs/03_images.ipynb #8d4ac697
+# %% ../nbs/03_images.ipynb #73b25f22
 class LoadResized(Transform):
     "Open an image file as a `size` x `size` uint8 `TensorImage` with `image_tensor`"
     def __init__(self, size:int): self.size = size
@@ -124,7 +126,7 @@ def ResizedImageBlock(size:int):
     "An `ImageBlock` whose images are read by `read_image` at `size` pixels"
     return TransformBlock(type_tfms=LoadResized(size), batch_tfms=IntToFloatTensor)
 
-# %% ../nbs/03_images.ipynb #c58aa906
+# %% ../nbs/03_images.ipynb #9ffa949b
 class StoreDL(TfmdDL):
     "A `TfmdDL` whose batches are slices of tensors decoded once (`store`), or built item by item when it has none"
     def __init__(self, dataset=None, store=None, **kwargs):
@@ -142,7 +144,7 @@ class StoreDL(TfmdDL):
         return tuple(t[i] for t in self.store)
     def retain(self, res, b): return res if self.store is not None else super().retain(res, b)
 
-# %% ../nbs/03_images.ipynb #739ff678
+# %% ../nbs/03_images.ipynb #953c4fb0
 def loader_workers(device=None)->int|None:
     "DataLoader worker processes to use when training on `device` (default: fastai's): 0 on the CPU, fastai's default elsewhere"
     return 0 if torch.device(ifnone(device, default_device())).type == 'cpu' else None
@@ -186,7 +188,7 @@ def multilabel_dls(df,                  # Rows with `path` and `labels` (lists),
     dls.df = df
     return dls
 
-# %% ../nbs/03_images.ipynb #26f0044f
+# %% ../nbs/03_images.ipynb #85c4666b
 @delegates(make_digits)
 def digits_dls(bs:int=64,        # Batch size
                aug:bool=False,   # Augment: helps long runs; the lessons' short CPU runs learn faster without

@@ -8,7 +8,7 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/learner.html.md"""
 __all__ = ['BACKBONES', 'imagenet_weights', 'load_imagenet_weights', 'build_model', 'any_learner', 'multilabel_learner',
            'seed_run', 'fit_small', 'epoch_table', 'digits_learner', 'body_features', 'fit_probe']
 
-# %% ../nbs/04_learner.ipynb #c6009ebe
+# %% ../nbs/04_learner.ipynb #6f3d1b87
 from .core import *
 from .data import *
 from .images import *
@@ -17,7 +17,7 @@ from fastai.callback.channelslast import ChannelsLast
 from sklearn.linear_model import LogisticRegression
 import fastai, timm, importlib, difflib, hashlib, json, fcntl, warnings
 
-# %% ../nbs/04_learner.ipynb #3e063bcc
+# %% ../nbs/04_learner.ipynb #0379233c
 BACKBONES = {f'efficientnet_lite{i}': (f'tf_efficientnet_lite{i}', size) for i, size in enumerate((224, 240, 260))}
 
 def imagenet_weights(arch:str='efficientnet_lite0')->dict:
@@ -40,7 +40,7 @@ def load_imagenet_weights(model:nn.Module,            # timm's `tf_efficientnet_
     model.load_state_dict(dict(zip(dst.keys(), src)))
     return model
 
-# %% ../nbs/04_learner.ipynb #8a961484
+# %% ../nbs/04_learner.ipynb #799c04fd
 def _check_arch(arch):
     if callable(arch) or arch == 'small_cnn' or arch in BACKBONES or timm.is_model(arch): return
     near = difflib.get_close_matches(str(arch), ['small_cnn', *BACKBONES, *timm.list_models()], n=3)
@@ -65,7 +65,7 @@ def build_model(spec:dict,  # {'arch': name, 'head': 'fastai' or 'linear', ...}:
     model.spec = {**spec, 'head': head} if arch != 'small_cnn' else {'arch': arch, 'chans': list(spec.get('chans', (32, 64, 128)))}
     return model
 
-# %% ../nbs/04_learner.ipynb #32bd8add
+# %% ../nbs/04_learner.ipynb #fb3350df
 def any_learner(dls, arch, loss_func, pretrained:bool=True, head:str='fastai', metrics=None, channels_last:bool=True, **kwargs)->Learner:
     "A learner for `arch` (see `multilabel_learner`) with `loss_func`, its body frozen and ImageNet-initialised when `pretrained`"
     _check_arch(arch)
@@ -89,7 +89,7 @@ def _any_learner(dls, arch, loss_func, pretrained, head, metrics, **kwargs):
         learn.freeze()
     return learn
 
-# %% ../nbs/04_learner.ipynb #bf617f02
+# %% ../nbs/04_learner.ipynb #b39fd380
 def _is_multilabel_dls(dls):
     tfms = dls.train_ds.tls[-1].tfms.fs if hasattr(dls.train_ds, 'tls') else []
     return any(isinstance(t, (OneHotEncode, EncodedMultiCategorize)) for t in tfms)
@@ -115,13 +115,13 @@ def multilabel_learner(dls,                      # DataLoaders with multi-hot ta
                         channels_last=ifnone(channels_last, True), **kwargs)
     return set_thresholds(learn, thresh)
 
-# %% ../nbs/04_learner.ipynb #797636dd
+# %% ../nbs/04_learner.ipynb #ceb17a32
 def seed_run(dls, seed:int=42):
     "Seed torch, numpy, Python and the shuffling of `dls`, so that a run repeats exactly on the same machine and thread count"
     set_seed(seed, reproducible=True)
     for dl in dls.loaders: dl.rng = random.Random(seed)
 
-# %% ../nbs/04_learner.ipynb #71bdb82b
+# %% ../nbs/04_learner.ipynb #07bbaddc
 def fit_small(dls,                 # DataLoaders with multi-hot targets
               arch='small_cnn',    # Anything `multilabel_learner` takes
               epochs:int=5,        # Training budget
@@ -144,7 +144,7 @@ def epoch_table(learn)->pd.DataFrame:
     names = [o for o in learn.recorder.metric_names[1:] if o != 'time']
     return pd.DataFrame([v[:len(names)] for v in learn.recorder.values], columns=names).rename_axis('epoch').round(4)
 
-# %% ../nbs/04_learner.ipynb #32ad2bf8
+# %% ../nbs/04_learner.ipynb #ffb41d68
 def _version():
     import multilabel_nb
     return multilabel_nb.__version__
@@ -177,7 +177,7 @@ def digits_learner(epochs:int=5, lr:float=1e-2, seed:int=42, bs:int=64, **kwargs
     learn.train_log = epoch_table(learn)
     return learn
 
-# %% ../nbs/04_learner.ipynb #55292c6a
+# %% ../nbs/04_learner.ipynb #bc081306
 @torch.inference_mode()
 def body_features(learn, x)->Tensor:
     "Features of the body of `learn` (a `head='linear'` model) for uint8 images `x`, normalised as its loaders do"

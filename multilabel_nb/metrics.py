@@ -10,7 +10,7 @@ __all__ = ['ThresholdChoice', 'label_accuracy', 'exact_match', 'f1', 'mean_ap', 
            'choose_thresholds', 'confusion_table', 'plot_confusion', 'plot_per_class', 'set_thresholds',
            'get_thresholds', 'FollowThreshold', 'multilabel_metrics', 'tune_thresholds']
 
-# %% ../nbs/06_thresholds.ipynb #dc723e2b
+# %% ../nbs/06_thresholds.ipynb #5c258fa6
 from .core import *
 from fastai.metrics import ActivationType
 from sklearn import metrics as skm
@@ -18,7 +18,7 @@ from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
 from collections import namedtuple
 import warnings
 
-# %% ../nbs/06_thresholds.ipynb #69fb0ab4
+# %% ../nbs/06_thresholds.ipynb #15a5a469
 def _as_probs_targs(probs, targs):
     "`probs` and `targs` as float tensors of the same shape (items, classes), checked: 0/1 targets, probabilities in [0, 1]"
     probs = torch.as_tensor(probs).detach().cpu().float().as_subclass(Tensor)
@@ -39,7 +39,7 @@ def _decide(probs, thresh):
     "The label sets at `thresh` (one value, or one per class) as a bool tensor"
     return probs > check_thresh(thresh, probs.shape[1])
 
-# %% ../nbs/06_thresholds.ipynb #15005e02
+# %% ../nbs/06_thresholds.ipynb #25bbc7ef
 def _supported(targs, warn=True):
     "Classes with at least one positive target; warn about the others"
     has = targs.sum(0) > 0
@@ -47,19 +47,19 @@ def _supported(targs, warn=True):
                                              f"{torch.where(~has)[0].tolist()[:8]}): they cannot be scored and are left out of the macro averages.")
     return has
 
-# %% ../nbs/06_thresholds.ipynb #fab86ec6
+# %% ../nbs/06_thresholds.ipynb #77aa7b5d
 def label_accuracy(probs, targs, thresh=0.5)->float:
     "Share of single (item, class) decisions that are right: fastai's `accuracy_multi` on probabilities"
     probs, targs = _as_probs_targs(probs, targs)
     return (_decide(probs, thresh) == targs.bool()).float().mean().item()
 
-# %% ../nbs/06_thresholds.ipynb #b5235d5d
+# %% ../nbs/06_thresholds.ipynb #fbfe2a50
 def exact_match(probs, targs, thresh=0.5)->float:
     "Share of items whose predicted label set is exactly right (subset accuracy)"
     probs, targs = _as_probs_targs(probs, targs)
     return (_decide(probs, thresh) == targs.bool()).all(1).float().mean().item()
 
-# %% ../nbs/06_thresholds.ipynb #9b0b5e92
+# %% ../nbs/06_thresholds.ipynb #75c2c876
 def f1(probs, targs, thresh=0.5,
        average:str='macro',        # 'macro' (over classes with positives), 'micro', 'samples', or None for one score per class
        zero_division:float=1.0,    # Score of an item (or unscored class) with no true and no predicted label
@@ -71,7 +71,7 @@ def f1(probs, targs, thresh=0.5,
     has = _supported(targs, warn).numpy()
     return skm.f1_score(y[:, has], p[:, has], average='macro', zero_division=zero_division) if has.any() else float('nan')
 
-# %% ../nbs/06_thresholds.ipynb #3337b156
+# %% ../nbs/06_thresholds.ipynb #a63d53f1
 def mean_ap(probs, targs, average:str='macro', warn:bool=True):
     "Mean average precision (scikit-learn's) over the classes that have positives"
     probs, targs = _as_probs_targs(probs, targs)
@@ -79,7 +79,7 @@ def mean_ap(probs, targs, average:str='macro', warn:bool=True):
     if not has.any(): return float('nan')
     return skm.average_precision_score(targs[:, has].numpy(), probs[:, has].numpy(), average=average)
 
-# %% ../nbs/06_thresholds.ipynb #31d7191a
+# %% ../nbs/06_thresholds.ipynb #26bbea4d
 def multilabel_scores(probs, targs, thresh=0.5)->pd.Series:
     "accuracy_multi, exact match, F1 (macro, micro, samples) and mAP of `probs` at `thresh`"
     probs, targs = _as_probs_targs(probs, targs)
@@ -90,7 +90,7 @@ def multilabel_scores(probs, targs, thresh=0.5)->pd.Series:
                           'f1_macro': f1(probs, targs, thresh, 'macro'), 'f1_micro': f1(probs, targs, thresh, 'micro'),
                           'f1_samples': f1(probs, targs, thresh, 'samples'), 'mAP': mean_ap(probs, targs)})
 
-# %% ../nbs/06_thresholds.ipynb #ffd31561
+# %% ../nbs/06_thresholds.ipynb #3c4e59f5
 def _f1(tp, fp, fn, zero_division=1.0):
     "F1 from counts, with `zero_division` where there is no true and no predicted positive"
     den = 2*tp + fp + fn
@@ -128,7 +128,7 @@ def class_f1_curve(probs, targs, threshs=None)->pd.DataFrame:
     tp, fp, fn = _counts(probs, targs, threshs)
     return pd.DataFrame(_f1(tp.sum(1), fp.sum(1), fn.sum(1)).numpy(), index=pd.Index(threshs.numpy().round(4), name='threshold'))
 
-# %% ../nbs/06_thresholds.ipynb #cefb00ee
+# %% ../nbs/06_thresholds.ipynb #93d2ff8c
 def _mid_of_best(values, threshs):
     "The middle of the thresholds where `values` is at its maximum"
     best = values.max()
@@ -141,7 +141,7 @@ def best_threshold(probs, targs, metric:str='f1_macro', threshs=None)->tuple:
     if metric not in curve: raise ValueError(f"Unknown metric {metric!r}: choose one of {list(curve.columns)}.")
     return _mid_of_best(curve[metric].values, curve.index.values)
 
-# %% ../nbs/06_thresholds.ipynb #18f2f823
+# %% ../nbs/06_thresholds.ipynb #f05a6594
 def plot_threshold_curve(curve:pd.DataFrame,  # From `threshold_curve`
                          metrics=('f1_macro', 'f1_samples', 'exact_match', 'accuracy_multi'),
                          chosen:dict=None,    # {metric: threshold} points to mark
@@ -155,14 +155,14 @@ def plot_threshold_curve(curve:pd.DataFrame,  # From `threshold_curve`
     ax.set_xlabel('threshold'); ax.set_ylabel('score'); ax.set_xlim(0, 1); ax.grid(alpha=0.3); ax.legend(loc='lower center')
     return ax
 
-# %% ../nbs/06_thresholds.ipynb #4284ba74
+# %% ../nbs/06_thresholds.ipynb #902febfa
 def per_class_thresholds(probs, targs, threshs=None)->Tensor:
     "For each class, the threshold that maximises its F1 on (`probs`, `targs`) (middle of ties; 0.5 for a class with no positives)"
     curves = class_f1_curve(probs, targs, threshs)
     has = _supported(_as_probs_targs(probs, targs)[1], warn=False)
     return tensor([_mid_of_best(curves[c].values, curves.index.values)[0] if has[c] else 0.5 for c in curves.columns])
 
-# %% ../nbs/06_thresholds.ipynb #e858e912
+# %% ../nbs/06_thresholds.ipynb #7e7e6833
 def cv_thresholds(probs, targs,
                   n_folds:int=5,        # Folds of the validation set
                   metric:str='f1_macro',# Metric that the single threshold maximises (per-class thresholds maximise per-class F1)
@@ -183,7 +183,7 @@ def cv_thresholds(probs, targs,
     res = pd.DataFrame(rows, index=pd.RangeIndex(1, n_folds+1, name='held-out fold'))
     return pd.concat([res, res.mean().to_frame('mean').T])
 
-# %% ../nbs/06_thresholds.ipynb #b5e09844
+# %% ../nbs/06_thresholds.ipynb #e4db691d
 ThresholdChoice = namedtuple('ThresholdChoice', 'thresh kind reason cv')
 
 def choose_thresholds(probs, targs,
@@ -210,7 +210,7 @@ def choose_thresholds(probs, targs,
     return ThresholdChoice(tensor(0.5), '0.5', f"no tuned threshold beat 0.5 on held-out folds by more than the spread (one "
                            f"threshold {single_half[1]:+.4f}, spread {single_half[2]:.4f}; per class {pc_half[1]:+.4f}, spread {pc_half[2]:.4f})", cv)
 
-# %% ../nbs/06_thresholds.ipynb #d26a1a2c
+# %% ../nbs/06_thresholds.ipynb #ea2c53f1
 def confusion_table(probs, targs, vocab, thresh=0.5)->pd.DataFrame:
     "Per class: true/false positives and negatives (scikit-learn's `multilabel_confusion_matrix`), precision, recall, F1"
     probs, targs = _as_probs_targs(probs, targs)
@@ -223,7 +223,7 @@ def confusion_table(probs, targs, vocab, thresh=0.5)->pd.DataFrame:
     res['f1'] = np.where(tp + fn > 0, f1(probs, targs, thresh, average=None), np.nan)
     return res
 
-# %% ../nbs/06_thresholds.ipynb #890acba4
+# %% ../nbs/06_thresholds.ipynb #6068054d
 def plot_confusion(table:pd.DataFrame, ncols:int=5, figsize=None):
     "One small 2x2 confusion matrix per class, from `confusion_table`"
     nrows = math.ceil(len(table) / ncols)
@@ -238,7 +238,7 @@ def plot_confusion(table:pd.DataFrame, ncols:int=5, figsize=None):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_thresholds.ipynb #fb8ed858
+# %% ../nbs/06_thresholds.ipynb #774326b7
 def plot_per_class(f1s:dict,         # {name: per-class F1 values}
                    threshs=None,     # Per-class thresholds to show beside them
                    vocab=None, figsize=(11, 3.5)):
@@ -255,7 +255,7 @@ def plot_per_class(f1s:dict,         # {name: per-class F1 values}
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_thresholds.ipynb #8d980c65
+# %% ../nbs/06_thresholds.ipynb #7f07859b
 def _threshold_loss(learn):
     loss = learn.loss_func
     if not hasattr(loss, 'thresh') or not hasattr(loss, 'decodes'):
@@ -273,7 +273,7 @@ def get_thresholds(learn)->Tensor:
     "The thresholds `learn` decodes with, one per class"
     return check_thresh(_threshold_loss(learn).thresh, learn.dls.c).expand(learn.dls.c).clone()
 
-# %% ../nbs/06_thresholds.ipynb #b48b9db4
+# %% ../nbs/06_thresholds.ipynb #f4596658
 class FollowThreshold(AccumMetric):
     "An `AccumMetric` whose `thresh` argument is, at each evaluation, the learner's own decoding threshold"
     def accumulate(self, learn):
@@ -291,7 +291,7 @@ def multilabel_metrics(thresh=None)->list:
             *[_metric(partial(f1, average=a, warn=False), f'f1_{a}', thresh) for a in ('macro', 'micro', 'samples')],
             AccumMetric(partial(mean_ap, warn=False), flatten=False, activation=ActivationType.Sigmoid, name='mAP')]
 
-# %% ../nbs/06_thresholds.ipynb #ddc015db
+# %% ../nbs/06_thresholds.ipynb #bd56023e
 def tune_thresholds(learn,
                     how:str='evidence',      # 'evidence' (`choose_thresholds`), 'per class', or 'single'
                     metric:str='f1_macro',   # What a single threshold maximises
