@@ -8,7 +8,7 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/cli.html.md"""
 __all__ = ['REPORT', 'LOSSES', 'COMMANDS', 'UsageError', 'TimeEstimate', 'KeepLastEpoch', 'processes', 'same_everywhere',
            'gather_valid_preds', 'fit_tune_report', 'train', 'predict', 'serve', 'scrape', 'main', 'cli']
 
-# %% ../nbs/10_cli.ipynb #f80f6609
+# %% ../nbs/10_cli.ipynb #b97565e9
 from .core import *
 from .data import *
 from .images import *
@@ -25,7 +25,7 @@ from accelerate import PartialState
 import fastai, json, re, tempfile, shutil, signal, threading, time, warnings
 from contextlib import nullcontext
 
-# %% ../nbs/10_cli.ipynb #a28b7b52
+# %% ../nbs/10_cli.ipynb #8c912e64
 REPORT = ['model.pkl', 'model.safetensors', 'model.json', 'metrics.csv', 'per_class.csv', 'thresholds_cv.csv', 'epochs.csv',
           'split.csv', 'valid_preds.csv', 'threshold_curve.png', 'per_class.png', 'settings.json']
 LOSSES = {'bce': BCEWithLogitsLossFlat, 'focal': FocalLossMulti, 'asl': AsymmetricLossMulti}
@@ -69,7 +69,7 @@ def _commit(stage, out, interrupted):
     shutil.rmtree(stage)
     return out
 
-# %% ../nbs/10_cli.ipynb #e7076d62
+# %% ../nbs/10_cli.ipynb #d4b0c762
 class TimeEstimate(Callback):
     "Print, after a few seconds of training (or at the end of the first epoch), how long an epoch and the whole fit will take"
     order = 70
@@ -90,7 +90,7 @@ def _duration(s): return f"{s:.0f} s" if s < 90 else f"{s/60:.1f} min"
 class KeepLastEpoch(Callback):
     "Save the weights after each complete epoch to `fname` (written whole, then renamed into place; by rank 0 only)"
     order = 80
-    def __init__(self, fname=None): self.fname, self.epochs_done = fname and Path(fname), 0
+    def __init__(self, fname:Path=None): self.fname, self.epochs_done = fname and Path(fname), 0
     def after_epoch(self):
         self.epochs_done += 1
         if self.fname is None or rank_distrib(): return
@@ -98,7 +98,7 @@ class KeepLastEpoch(Callback):
         tmp = self.fname.with_name(self.fname.name + '.tmp')
         torch.save(model.state_dict(), tmp); os.replace(tmp, self.fname)
 
-# %% ../nbs/10_cli.ipynb #da1bad94
+# %% ../nbs/10_cli.ipynb #b3531f79
 @patch
 def _broadcast(self:DistributedDL, t, rank):
     "Broadcast `t` from `rank` to every process (fastai's, with a CPU tensor on the gloo backend)"
@@ -140,7 +140,7 @@ def gather_valid_preds(learn, world:int=None):
     back = order.argsort()
     return torch.cat([p[1] for p in parts])[back], torch.cat([p[2] for p in parts])[back]
 
-# %% ../nbs/10_cli.ipynb #c8616319
+# %% ../nbs/10_cli.ipynb #3da55388
 def _plan(arch, probe, fine, epochs, freeze_epochs):
     if arch == 'small_cnn' or not (probe or fine): return f"{epochs} epoch(s) of one-cycle training from scratch"
     if probe: return "a linear head fitted on features of each image, computed once (no epochs)"
@@ -246,7 +246,7 @@ def fit_tune_report(df,                      # Rows with `path` and `labels` (li
     say(f"Report: {res}")
     return res
 
-# %% ../nbs/10_cli.ipynb #e5f95a0c
+# %% ../nbs/10_cli.ipynb #1d9e05be
 def _write_report(stage, learn, df, probs, targs, thresh, choice, counts, settings, say=print):
     vocab = list(learn.dls.vocab)
     learn.export(stage.resolve()/'model.pkl')
@@ -283,7 +283,7 @@ def _write_report(stage, learn, df, probs, targs, thresh, choice, counts, settin
     if unscored: say(f"Not scored (no validation image): {unscored}; they are left out of the macro averages.")
     say(metrics.round(4).to_string())
 
-# %% ../nbs/10_cli.ipynb #fa6c24e4
+# %% ../nbs/10_cli.ipynb #868d63e3
 def _load(data, folder, fname_col, label_col, label_delim, onehot, label_cols, valid_col, sep, suffix):
     "The training rows and a description of where they came from"
     data = Path(data)
@@ -335,7 +335,7 @@ def train(data:str=None,          # A folder with one subfolder per label, or a 
     return fit_tune_report(df, out, arch=arch, size=size, fine_tune=fine_tune, epochs=epochs, lr=lr, bs=bs, aug=aug, loss=loss,
                            thresholds=thresholds.replace('-', ' ').replace('_', ' '), valid_pct=valid_pct, seed=seed, force=force, source=source, digits=data is None)
 
-# %% ../nbs/10_cli.ipynb #3c3fc796
+# %% ../nbs/10_cli.ipynb #c2b0ea32
 def _write_out(res, out, vocab):
     "Write predictions to `out` (.csv: labels joined; .json: labels as lists), whole or not at all"
     sep = label_delim(vocab)
@@ -369,7 +369,7 @@ def predict(model:str,            # A model: the report folder of `train`, its m
         print(f"Predictions for {len(res)} image(s): {out}")
     return res
 
-# %% ../nbs/10_cli.ipynb #58589e3f
+# %% ../nbs/10_cli.ipynb #d347b5e4
 def serve(model:str,              # A model: the report folder of `train`, its model.json, or a .pkl you trust
           port:int=8000,          # Port to listen on
           host:str='127.0.0.1',   # Address to listen on: 127.0.0.1 (the default) is this machine only; 0.0.0.0 is every network it is on
@@ -381,7 +381,7 @@ def serve(model:str,              # A model: the report folder of `train`, its m
     print(f"Serving {clf} on http://{host}:{port} (Ctrl-C to stop)", flush=True)
     uvicorn.run(serve_app(clf), host=host, port=port, log_level='warning')
 
-# %% ../nbs/10_cli.ipynb #32dab8d3
+# %% ../nbs/10_cli.ipynb #b3199d84
 def scrape(terms:Annotated[str, {'nargs': '+'}], # Search terms; `folder=term` names the folder (e.g. "grizzly=grizzly bear")
            dest:str='images',     # Root folder: one subfolder per term
            max_images:int=100,    # Images to ask for per term
@@ -396,7 +396,7 @@ def scrape(terms:Annotated[str, {'nargs': '+'}], # Search terms; `folder=term` n
     print(f"Images: {dest} (record of every URL: {Path(dest)/'downloads.csv'})")
     return rec
 
-# %% ../nbs/10_cli.ipynb #f42194c0
+# %% ../nbs/10_cli.ipynb #679ffe75
 COMMANDS = {'train': train, 'predict': predict, 'serve': serve, 'scrape': scrape}
 _POSITIONAL = {'predict': ['model', 'paths'], 'serve': ['model'], 'scrape': ['terms']}
 _USER_ERRORS = (UsageError, ValueError, FileNotFoundError, FileExistsError, PermissionError, ConnectionError, ImageError)
@@ -440,5 +440,5 @@ def main(argv=None)->int:
 
 def cli(): sys.exit(main())
 
-# %% ../nbs/10_cli.ipynb #00a9d181
+# %% ../nbs/10_cli.ipynb #d6199a25
 if __name__ == '__main__': cli()

@@ -8,7 +8,7 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/inference.html.md"""
 __all__ = ['FORMAT', 'MAX_BYTES', 'MAX_FILES', 'Classifier', 'as_classifier', 'image_files', 'predict_files', 'save_classifier',
            'load_classifier', 'serve_app', 'serve_in_notebook']
 
-# %% ../nbs/09_inference.ipynb #0a72002a
+# %% ../nbs/09_inference.ipynb #afa890a9
 from .core import *
 from .data import *
 from .images import *
@@ -21,7 +21,7 @@ from starlette.routing import Route
 from starlette.concurrency import run_in_threadpool
 import json, html, tempfile, threading, time, warnings
 
-# %% ../nbs/09_inference.ipynb #18b27517
+# %% ../nbs/09_inference.ipynb #a0794b93
 class Classifier:
     "A trained multi-label model with what it needs to label images: network, vocab, thresholds, input size, normalisation"
     def __init__(self, model, vocab, thresh, size:int, mean=None, std=None):
@@ -45,7 +45,7 @@ class Classifier:
         "Label sets (lists) of `probs` at `thresh` (default: the model's own thresholds)"
         return decode_labels(probs, self.vocab, ifnone(thresh, self.thresh)) if len(probs) else []
 
-# %% ../nbs/09_inference.ipynb #f289ba37
+# %% ../nbs/09_inference.ipynb #07d93098
 def as_classifier(learn)->Classifier:
     "The `Classifier` of a learner whose images are read by `LoadResized` (lessons 03 and 04), with its thresholds"
     if all(hasattr(learn, a) for a in ('probs', 'labels', 'vocab', 'thresh', 'size')): return learn     # a Classifier
@@ -57,13 +57,13 @@ def as_classifier(learn)->Classifier:
     mean, std = (norm[0].mean.cpu(), norm[0].std.cpu()) if norm else (None, None)
     return Classifier(learn.model, learn.dls.vocab, get_thresholds(learn), size[0], mean, std)
 
-# %% ../nbs/09_inference.ipynb #c1614df8
+# %% ../nbs/09_inference.ipynb #4ef4f8f0
 def image_files(items)->L:
-    "Image files from a mix of files and folders (folders are searched recursively, hidden ones skipped)"
+    "Image files from a mix of files and folders (folders are searched recursively, hidden ones skipped), each folder's sorted"
     files, missing = L(), []
     for o in L(items):
         p = Path(o)
-        if p.is_dir(): files += get_image_files(p)
+        if p.is_dir(): files += sorted(get_image_files(p))     # in name order, not the file system's
         elif p.is_file(): files.append(p)
         else: missing.append(str(o))
     if missing: raise FileNotFoundError(f"{len(missing)} path(s) do not exist, e.g. {missing[:3]}: pass image files or folders of images.")
@@ -90,7 +90,7 @@ def predict_files(model,                  # A `Classifier`, or a learner `as_cla
     res.attrs['skipped'] = dec.errors
     return res
 
-# %% ../nbs/09_inference.ipynb #49da603b
+# %% ../nbs/09_inference.ipynb #4e1fb85d
 FORMAT = 'multilabel_nb.classifier'
 
 def _atomic_write(dest, write):
@@ -121,7 +121,7 @@ def save_classifier(model,        # A `Classifier`, or a learner `as_classifier`
     _atomic_write(folder/f'{name}.safetensors', lambda p: save_file(state, str(p)))
     return _atomic_write(folder/f'{name}.json', lambda p: p.write_text(json.dumps(meta, indent=1)))
 
-# %% ../nbs/09_inference.ipynb #8c670eb0
+# %% ../nbs/09_inference.ipynb #2f9562a6
 def _safe_files(path):
     "The (json, safetensors) pair for `path`: a folder, a .json or a .safetensors file, or a .pkl with a safe copy beside it"
     p = Path(path)
@@ -156,7 +156,7 @@ def load_classifier(path,                     # A folder with model.json, a .jso
     except Exception as e: raise ValueError(f"{st} does not hold the weights {js.name} describes ({type(e).__name__}: {str(e)[:200]}).") from None
     return Classifier(model, meta['vocab'], meta['thresholds'], meta['size'], meta.get('mean'), meta.get('std'))
 
-# %% ../nbs/09_inference.ipynb #aca85d21
+# %% ../nbs/09_inference.ipynb #d865f185
 MAX_BYTES = 20 * 2**20     # Largest upload accepted, per image
 MAX_FILES = 16             # Most images in one request
 
@@ -241,7 +241,7 @@ def _page(clf, title):
     return (_PAGE.replace('TITLE', html.escape(title)).replace('INFO', html.escape(info))
             .replace('VOCAB_JSON', json.dumps(clf.vocab).replace('</', '<\\/')).replace('THRESH_JSON', json.dumps([round(t, 4) for t in clf.thresh.tolist()])))
 
-# %% ../nbs/09_inference.ipynb #1a4a6ebc
+# %% ../nbs/09_inference.ipynb #0a141998
 def _parse_thresh(raw, clf):
     "Thresholds from a request (one number, or a JSON list of one per class), checked"
     try: t = json.loads(raw)
@@ -286,7 +286,7 @@ def serve_app(model,                          # A `Classifier`, or a learner `as
         return JSONResponse({'vocab': clf.vocab, 'thresholds': thresh.expand(len(clf.vocab)).tolist(), 'results': results})
     return Starlette(routes=[Route('/', index), Route('/info', info), Route('/predict', predict, methods=['POST'])])
 
-# %% ../nbs/09_inference.ipynb #c9925c02
+# %% ../nbs/09_inference.ipynb #f04f8bed
 def serve_in_notebook(model, port:int=8000, host:str='127.0.0.1', **kwargs):
     "Serve `serve_app(model)` from a background thread; show it in the notebook on Colab. Returns the server (`.should_exit = True` stops it)"
     import uvicorn
