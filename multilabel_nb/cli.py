@@ -17,7 +17,7 @@ from .loss import *
 from .metrics import *
 from .inference import *
 from .learner import _check_arch
-from .inference import _atomic_write
+from .data import _atomic_write
 from fastcore.script import anno_parser
 from typing import Annotated
 from fastai.distributed import *
@@ -95,8 +95,7 @@ class KeepLastEpoch(Callback):
         self.epochs_done += 1
         if self.fname is None or rank_distrib(): return
         model = getattr(self.learn.model, 'module', self.learn.model)   # unwrapped from DistributedDataParallel
-        tmp = self.fname.with_name(self.fname.name + '.tmp')
-        torch.save(model.state_dict(), tmp); os.replace(tmp, self.fname)
+        _atomic_write(self.fname, lambda p: torch.save(model.state_dict(), p))
 
 # %% ../nbs/10_cli.ipynb #b3531f79
 @patch
@@ -188,9 +187,7 @@ def fit_tune_report(df,                      # Rows with `path` and `labels` (li
     try:
         df, images = decode_dataset(df, size)
         if len(df) < 10: raise ValueError(f"Only {len(df)} usable image(s): at least 10 are needed to train and validate a model.")
-        if 'is_valid' not in df:
-            df['is_valid'] = False
-            df.loc[list(StratifiedSplitter(valid_pct, seed)(df)[1]), 'is_valid'] = True
+        df = with_split(df, valid_pct, seed)
         n_train, n_valid = int((~df.is_valid).sum()), int(df.is_valid.sum())
         if n_train < 2 or n_valid < 2: raise ValueError(f"The split has {n_train} training and {n_valid} validation image(s): at least 2 of each are needed.")
         counts = check_split(df, ColSplitter('is_valid')(df))
@@ -263,10 +260,10 @@ def _write_report(stage, learn, df, probs, targs, thresh, choice, counts, settin
     if choice.cv is not None: choice.cv.to_csv(stage/'thresholds_cv.csv')
     epoch_table(learn).to_csv(stage/'epochs.csv')
     sep = label_delim(vocab)
-    pd.DataFrame({'path': df['path'], 'labels': [join_labels(o, sep) for o in df['labels']], 'is_valid': df['is_valid']}).to_csv(stage/'split.csv', index=False)
-    valid = df[df['is_valid']]
-    pd.concat([pd.DataFrame({'path': valid['path'].values, 'labels': [join_labels(o, sep) for o in valid['labels']]}),
-               pd.DataFrame(probs.numpy().astype('float64'), columns=vocab)], axis=1).to_csv(stage/'valid_preds.csv', index=False)
+    split = pd.DataFrame({'path': df['path'], 'labels': [join_labels(o, sep) for o in df['labels']], 'is_valid': df['is_valid']})
+    split.to_csv(stage/'split.csv', index=False)
+    valid = split[split['is_valid']].drop(columns='is_valid').reset_index(drop=True)
+    pd.concat([valid, pd.DataFrame(probs.numpy().astype('float64'), columns=vocab)], axis=1).to_csv(stage/'valid_preds.csv', index=False)
     fig = plot_threshold_curve(curve, chosen={'f1_macro': float(best_threshold(probs, targs)[0])}).figure
     fig.savefig(stage/'threshold_curve.png', dpi=100, bbox_inches='tight'); plt.close(fig)
     fig = plot_per_class({'at 0.5': f1(probs, targs, 0.5, average=None), 'chosen': per['f1'].values}, threshs=thresh, vocab=vocab)

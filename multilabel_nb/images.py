@@ -175,10 +175,7 @@ def multilabel_dls(df,                  # Rows with `path` and `labels` (lists),
     "Multi-label `DataLoaders` for `df` whose batches are sliced from images decoded once"
     if images is None: df, images = decode_dataset(df, size)
     elif len(images) != len(df): raise ValueError(f"Got {len(images)} images for {len(df)} rows: pass the images `decode_dataset` returned with `df`.")
-    df = df.reset_index(drop=True)
-    if 'is_valid' not in df:
-        df = df.assign(is_valid=False)
-        df.loc[list(StratifiedSplitter(valid_pct, seed)(df)[1]), 'is_valid'] = True
+    df = with_split(df.reset_index(drop=True), valid_pct, seed)
     tfms = aug_transforms(do_flip=flip, max_rotate=10., max_zoom=1.1, max_warp=0.1) if aug else None
     dblock = DataBlock(blocks=(ResizedImageBlock(size), MultiCategoryBlock(vocab=vocab)), get_x=get_x, get_y=get_y,
                        splitter=ColSplitter('is_valid'), batch_tfms=tfms)

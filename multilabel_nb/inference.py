@@ -11,6 +11,7 @@ __all__ = ['FORMAT', 'MAX_BYTES', 'MAX_FILES', 'Classifier', 'as_classifier', 'i
 # %% ../nbs/09_inference.ipynb #afa890a9
 from .core import *
 from .data import *
+from .data import _atomic_write
 from .images import *
 from .learner import *
 from .metrics import *
@@ -92,18 +93,6 @@ def predict_files(model,                  # A `Classifier`, or a learner `as_cla
 
 # %% ../nbs/09_inference.ipynb #4e1fb85d
 FORMAT = 'multilabel_nb.classifier'
-
-def _atomic_write(dest, write):
-    "Write `dest` by calling `write(tmp_path)` for a temporary file in the same folder, then renaming it into place"
-    dest = Path(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{dest.name}.', suffix='.tmp', dir=dest.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp): os.unlink(tmp)
-    return dest
 
 def save_classifier(model,        # A `Classifier`, or a learner `as_classifier` accepts
                     folder,       # Folder to write `model.safetensors` and `model.json` to

@@ -11,6 +11,7 @@ __all__ = ['BACKBONES', 'imagenet_weights', 'load_imagenet_weights', 'build_mode
 # %% ../nbs/04_learner.ipynb #6f3d1b87
 from .core import *
 from .data import *
+from .data import _atomic_write
 from .images import *
 from .metrics import *
 from fastai.callback.channelslast import ChannelsLast
@@ -171,9 +172,7 @@ def digits_learner(epochs:int=5, lr:float=1e-2, seed:int=42, bs:int=64, **kwargs
             learn.train_log = pd.DataFrame(state['log']).rename_axis('epoch')
             return learn
         learn = fit_small(dls, epochs=epochs, lr=lr, seed=seed, quiet=True)
-        tmp = fn.with_name(fn.name + f'.{os.getpid()}.tmp')
-        torch.save({'model': learn.model.state_dict(), 'log': epoch_table(learn).to_dict('list')}, tmp)
-        os.replace(tmp, fn)
+        _atomic_write(fn, lambda p: torch.save({'model': learn.model.state_dict(), 'log': epoch_table(learn).to_dict('list')}, p))
     learn.train_log = epoch_table(learn)
     return learn
 
