@@ -95,7 +95,7 @@ def make_digits(n_train:int=1500,    # Training images
         if tmp.exists(): shutil.rmtree(tmp)
     return dest
 
-# %% ../nbs/02_datablock.ipynb #c398e66a
+# %% ../nbs/02_datablock.ipynb #2634cbc9
 def _atomic_write(dest, write):
     "Write `dest` by calling `write(tmp_path)` for a temporary file in the same folder, then renaming it into place"
     dest = Path(dest)
@@ -142,7 +142,7 @@ def split_counts(df,                     # Items with a column of labels
     res.index.name = 'label'
     return res
 
-# %% ../nbs/02_datablock.ipynb #15c71b79
+# %% ../nbs/02_datablock.ipynb #4c9d718b
 def with_split(df,                  # Rows with a column of labels, indexed 0 to n-1
                valid_pct:float=0.2, # Share of rows for validation, when `df` has no `is_valid` column
                seed:int=None        # Random seed of that split
