@@ -45,8 +45,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
 
 def git_rev() -> str:
-    try: return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip() or 'unknown'
+    "The commit the code was run from, marked when tracked files other than RESULTS.md had changes not yet committed"
+    git = lambda *a: subprocess.run(['git', *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    try: rev, dirty = git('rev-parse', '--short', 'HEAD'), [l for l in git('status', '--porcelain', '--untracked-files=no').splitlines() if not l.endswith('RESULTS.md')]
     except OSError: return 'unknown'
+    return (rev or 'unknown') + (' with uncommitted changes' if dirty else '')
 
 def append_results(title:str, data:str, body:str):
     "Print `body` and append it to bench/RESULTS.md under `title`, with the date, machine, data and commit"

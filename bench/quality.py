@@ -3,7 +3,9 @@ photos against the alternatives, each on the same three stratified splits (one p
 
 Recipes (all start from the offline ImageNet weights of lesson 04):
 - default: what `multilabel-nb train --data ...` does: EfficientNet-Lite0 at 224 px, a linear probe (one logistic regression
-  per class on the frozen body's features, computed once), images decoded once (`fit_tune_report` with its defaults);
+  per class on the frozen body's features, computed once: the pooled last layer and the pooled outputs of blocks 3, 4
+  and 5, `PooledStages`), images decoded once (`fit_tune_report` with its defaults);
+- the same probe on the last layer's features only (the default before `PooledStages`), and at 288 px;
 - probe on EfficientNet-Lite1 at 240 px and on Lite2 at 260 px (each backbone at its own input size);
 - fine-tuned: `multilabel-nb train --fine-tune` at 160 px, one frozen epoch then three (the largest fine-tune that stays
   near the 300 s budget on planet_sample here);
@@ -65,10 +67,10 @@ def preds(learn):
     with learn.no_bar(): p, t = learn.get_preds()
     return p, t
 
-def run_probe(df, arch, size, seed):
+def run_probe(df, arch, size, seed, stages=(3, 4, 5)):
     dls = multilabel_dls(df, size=size, bs=64)
     seed_run(dls, seed)
-    return preds(fit_probe(dls, arch))
+    return preds(fit_probe(dls, arch, stages=stages))
 
 def run_finetune(df, size, seed, epochs=3):
     dls = multilabel_dls(df, size=size, bs=32)
@@ -87,6 +89,8 @@ def run_fastbook(df, size, seed, epochs=3):
 
 RECIPES = {
     'default: Lite0 probe, 224 px': lambda df, seed: run_probe(df, 'efficientnet_lite0', 224, seed),
+    'Lite0 probe, 224 px, last layer only': lambda df, seed: run_probe(df, 'efficientnet_lite0', 224, seed, stages=None),
+    'Lite0 probe, 288 px': lambda df, seed: run_probe(df, 'efficientnet_lite0', 288, seed),
     'Lite1 probe, 240 px': lambda df, seed: run_probe(df, 'efficientnet_lite1', 240, seed),
     'Lite2 probe, 260 px': lambda df, seed: run_probe(df, 'efficientnet_lite2', 260, seed),
     'Lite0 fine-tuned, 160 px, 1+3 epochs': lambda df, seed: run_finetune(df, 160, seed),

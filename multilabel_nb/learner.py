@@ -6,7 +6,7 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/learner.html.md"""
 
 # %% auto #0
 __all__ = ['BACKBONES', 'imagenet_weights', 'load_imagenet_weights', 'build_model', 'any_learner', 'multilabel_learner',
-           'seed_run', 'fit_small', 'epoch_table', 'digits_learner', 'body_features', 'fit_probe']
+           'seed_run', 'fit_small', 'epoch_table', 'digits_learner', 'PooledStages', 'body_features', 'fit_probe']
 
 # %% ../nbs/04_learner.ipynb #6f3d1b87
 from .core import *
@@ -48,18 +48,20 @@ def _check_arch(arch):
     raise ValueError(f"Unknown model {arch!r}: use 'small_cnn', an offline backbone ({', '.join(BACKBONES)}) or a timm model name"
                      + (f"; did you mean {' or '.join(map(repr, near))}?" if near else '.') + " (`arch=`)")
 
-def build_model(spec:dict,  # {'arch': name, 'head': 'fastai' or 'linear', ...}: what `multilabel_learner` records as `model.spec`
+def build_model(spec:dict,  # {'arch': name, 'head': 'fastai' or 'linear', 'stages': ...}: what `multilabel_learner` records as `model.spec`
                 n_out:int   # Number of classes
                )->nn.Module:
     "The model that `spec` describes, with fresh weights"
-    arch, head = spec['arch'], spec.get('head', 'fastai')
+    arch, head, stages = spec['arch'], spec.get('head', 'fastai'), spec.get('stages')
     _check_arch(arch)
+    if stages and head != 'linear': raise ValueError(f"`stages` needs head='linear', not {head!r}.")
     if arch == 'small_cnn': model = small_cnn(n_out, chans=tuple(spec.get('chans', (32, 64, 128))))
     elif callable(arch): model = arch(n_out)
     else:
         name = BACKBONES.get(arch, (arch,))[0]
         if head == 'linear':
             body = timm.create_model(name, pretrained=False, num_classes=0)
+            if stages: body = PooledStages(body, stages)
             model = nn.Sequential(body, nn.Linear(body.num_features, n_out))
         elif head == 'fastai': model = create_timm_model(name, n_out, pretrained=False)[0]
         else: raise ValueError(f"Unknown head {head!r}: use 'fastai' or 'linear'.")
@@ -67,21 +69,21 @@ def build_model(spec:dict,  # {'arch': name, 'head': 'fastai' or 'linear', ...}:
     return model
 
 # %% ../nbs/04_learner.ipynb #fb3350df
-def any_learner(dls, arch, loss_func, pretrained:bool=True, head:str='fastai', metrics=None, channels_last:bool=True, **kwargs)->Learner:
+def any_learner(dls, arch, loss_func, pretrained:bool=True, head:str='fastai', metrics=None, channels_last:bool=True, stages=None, **kwargs)->Learner:
     "A learner for `arch` (see `multilabel_learner`) with `loss_func`, its body frozen and ImageNet-initialised when `pretrained`"
     _check_arch(arch)
-    learn = _any_learner(dls, arch, loss_func, pretrained, head, metrics, **kwargs)
+    learn = _any_learner(dls, arch, loss_func, pretrained, head, metrics, stages, **kwargs)
     if channels_last: learn.add_cb(ChannelsLast())
     if getattr(dls.device, 'type', 'cpu') == 'cuda': learn.to_fp16()
     return learn
 
-def _any_learner(dls, arch, loss_func, pretrained, head, metrics, **kwargs):
+def _any_learner(dls, arch, loss_func, pretrained, head, metrics, stages, **kwargs):
     if isinstance(arch, str) and arch not in BACKBONES and arch != 'small_cnn' and pretrained:
         learn = vision_learner(dls, arch, pretrained=True, loss_func=loss_func, metrics=metrics, **kwargs)   # weights from the hub
         learn.model.spec = {'arch': arch, 'head': 'fastai'}
         return learn
-    model = build_model({'arch': arch, 'head': head}, dls.c)
-    body = None if arch == 'small_cnn' or callable(arch) else model[0] if head == 'linear' else model[0].model
+    model = build_model({'arch': arch, 'head': head, **({'stages': list(stages)} if stages else {})}, dls.c)
+    body = None if arch == 'small_cnn' or callable(arch) else getattr(model[0], 'model', model[0])   # the timm model inside
     learn = Learner(dls, model, loss_func=loss_func, metrics=metrics, splitter=default_split if body is not None else trainable_params, **kwargs)
     if body is not None and pretrained:
         if arch not in BACKBONES: raise ValueError(f"{arch!r} has no offline weights: pass pretrained=False, or an offline backbone.")
@@ -176,6 +178,30 @@ def digits_learner(epochs:int=5, lr:float=1e-2, seed:int=42, bs:int=64, **kwargs
     learn.train_log = epoch_table(learn)
     return learn
 
+# %% ../nbs/04_learner.ipynb #02800154
+class PooledStages(nn.Module):
+    "A timm EfficientNet body (`num_classes=0`) whose features are its pooled output, then the average of each of its blocks `stages`"
+    def __init__(self, model, stages=(3, 4, 5)):
+        super().__init__()
+        n = len(getattr(model, 'blocks', ()))
+        if not n: raise ValueError(f"PooledStages needs an EfficientNet body from timm (a model with `.blocks`), not {type(model).__name__}: "
+                                   "pass `stages=None`.")
+        bad = [i for i in stages if not 0 <= i < n]
+        if bad: raise ValueError(f"The body has blocks 0 to {n-1}, not {bad}: choose `stages=` among them.")
+        self.model, self.stages = model, tuple(stages)
+        with torch.no_grad(): self.num_features = self.eval()(torch.zeros(1, 3, 32, 32)).shape[1]
+        self.train()
+
+    def forward(self, x):
+        # timm's `forward_intermediates` returns only the blocks its `feature_info` lists (0, 1, 2, 4 and 6 in Lite0),
+        # so this is its `forward_features` step by step, averaging the output of each block in `stages` on the way
+        m, pooled = self.model, []
+        x = m.bn1(m.conv_stem(x))
+        for i, block in enumerate(m.blocks):
+            x = block(x)
+            if i in self.stages: pooled.append(x.mean((2, 3)))
+        return torch.cat([m.forward_head(m.bn2(m.conv_head(x)), pre_logits=True), *pooled], 1)
+
 # %% ../nbs/04_learner.ipynb #bc081306
 @torch.inference_mode()
 def body_features(learn, x)->Tensor:
@@ -192,11 +218,12 @@ def body_features(learn, x)->Tensor:
 def fit_probe(dls,                        # Loaders from `multilabel_dls` (their images are decoded once)
               arch='efficientnet_lite0',  # An offline backbone
               C:float=0.1,                # Inverse regularisation strength of each logistic regression
+              stages=(3, 4, 5),           # Inner blocks whose pooled outputs join the features (`PooledStages`); `None`: the last layer's only
               **kwargs                    # Passed to `multilabel_learner` (e.g. `thresh=`)
              )->Learner:
     "A learner whose linear head is fitted, one logistic regression per class, on the frozen body's features of each image, computed once"
     if getattr(dls.train, 'store', None) is None: raise ValueError("fit_probe needs loaders whose images are decoded once: build them with `multilabel_dls`.")
-    learn = multilabel_learner(dls, arch, head='linear', **kwargs)
+    learn = multilabel_learner(dls, arch, head='linear', stages=stages, **kwargs)
     x, y = dls.train.store
     feats, y = body_features(learn, x).numpy(), y.numpy().astype(int)
     coef, bias = np.zeros((y.shape[1], feats.shape[1]), np.float32), np.zeros(y.shape[1], np.float32)
