@@ -223,6 +223,7 @@ def fit_probe(dls,                        # Loaders from `multilabel_dls` (their
              )->Learner:
     "A learner whose linear head is fitted, one logistic regression per class, on the frozen body's features of each image, computed once"
     if getattr(dls.train, 'store', None) is None: raise ValueError("fit_probe needs loaders whose images are decoded once: build them with `multilabel_dls`.")
+    if arch not in BACKBONES: raise ValueError(f"fit_probe needs an offline backbone ({', '.join(BACKBONES)}), not {arch!r}.")
     learn = multilabel_learner(dls, arch, head='linear', stages=stages, **kwargs)
     x, y = dls.train.store
     feats, y = body_features(learn, x).numpy(), y.numpy().astype(int)
