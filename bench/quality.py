@@ -15,8 +15,9 @@ Scores: mAP (no threshold); macro F1 and exact match with per-class thresholds t
 validation set is decided with thresholds tuned on the other folds), and fastbook's at its 0.2 as well. Time: the whole
 run including decoding, on this machine (varies with the machine and its load). Spread = max - min over the seeds.
 
-Then the losses of lesson 05 (`--losses`): binary cross entropy, focal and asymmetric, each training the same linear head
-(Adam, full batch) on the same frozen Lite0 features, so the loss is the only difference; mAP and out-of-fold macro F1.
+Then the losses of lesson 05 (skipped with `--no-losses`): binary cross entropy, focal and asymmetric, each training the
+same linear head (Adam, full batch) on the same frozen Lite0 features (the last layer's), so the loss is the only
+difference; mAP and out-of-fold macro F1.
 Also printed: what a model that predicts no label scores on accuracy_multi (lesson 06's floor).
 Targets (issue 14): planet_sample mAP >= 0.65; fashion6 mAP >= 0.98 and out-of-fold macro F1 >= 0.93; each default run
 <= 300 s; the default's mAP at least the probe's (it is the probe)."""
@@ -67,10 +68,11 @@ def preds(learn):
     with learn.no_bar(): p, t = learn.get_preds()
     return p, t
 
-def run_probe(df, arch, size, seed, stages=(3, 4, 5)):
+def run_probe(df, arch, size, seed, **kwargs):
+    "`fit_probe` with its own defaults, unless `kwargs` (e.g. `stages=None`) say otherwise"
     dls = multilabel_dls(df, size=size, bs=64)
     seed_run(dls, seed)
-    return preds(fit_probe(dls, arch, stages=stages))
+    return preds(fit_probe(dls, arch, **kwargs))
 
 def run_finetune(df, size, seed, epochs=3):
     dls = multilabel_dls(df, size=size, bs=32)
@@ -107,7 +109,7 @@ def summarise(rows, name):
     return out, mean
 
 def head_losses(df, seeds, size=224, steps=300):
-    "mAP and out-of-fold macro F1 of a linear head on frozen Lite0 features, trained with each loss"
+    "mAP and out-of-fold macro F1 of a linear head on frozen Lite0 features (the last layer's), trained with each loss"
     rows = []
     for seed in seeds:
         d = split(df, seed)
@@ -173,7 +175,7 @@ if __name__ == '__main__':
             g = r.drop(columns='seed').groupby('recipe', sort=False)
             m, s = g.mean(), g.max() - g.min()
             t = pd.DataFrame({c: [f"{a:.3f} ({b:.3f})" for a, b in zip(m[c], s[c])] for c in m.columns}, index=m.index)
-            t.index.name = 'loss of a linear head on frozen Lite0 features, 224 px (mean over seeds, spread)'
+            t.index.name = 'loss of a linear head on frozen Lite0 features (last layer), 224 px (mean over seeds, spread)'
             gain = m.loc[['focal', 'asymmetric'], 'mAP'] - m.loc['binary cross entropy', 'mAP']
             body.append(md_table(t) + '\n\n' + '\n'.join(
                 f"- {k} minus binary cross entropy: mAP {v:+.3f} (largest seed spread {s['mAP'].max():.3f}): "
