@@ -1,4 +1,4 @@
-"""Search for images, download them into one folder per label, and keep only what is usable: decodable, RGB, resized, no duplicates, with a record of where each file came from, and without touching files that were already there.
+"""Search the web for images, download them into one folder per label, and keep only what is usable, without touching your own files.
 
 Docs: https://multilabel-nb.github.io/multilabel_nb/scraping.html.md"""
 
@@ -9,9 +9,9 @@ __all__ = ['search_images', 'download_images_to', 'build_image_set']
 
 # %% ../nbs/01_scraping.ipynb #022c87b5
 from .core import *
-import hashlib, io, time, urllib.request, urllib.error
+from .images import progress
+import hashlib, io, time, functools, urllib.request, urllib.error
 from concurrent.futures import ThreadPoolExecutor
-from fastprogress.fastprogress import progress_bar
 
 # %% ../nbs/01_scraping.ipynb #64ce6293
 def _ddgs_backend(term, max_images, **kwargs):
@@ -26,12 +26,12 @@ def _is_no_results(e): return 'no results' in str(e).lower()
 
 def search_images(term:str,           # What to search for
                   max_images:int=100, # Most image URLs to return
-                  backend=None,       # Function (term, max_images) -> list of results; default: the `ddgs` package
+                  backend:'callable|None'=None, # Function (term, max_images) -> list of results; default: the `ddgs` package
                   retries:int=3,      # Retries after a rate limit
                   backoff:float=2.0,  # Seconds before the first retry; doubles after each
-                  **kwargs            # Passed to `ddgs.DDGS` (e.g. `timeout=`, `proxy=`)
-                 )->L:
-    "Image URLs for `term` from a web image search, with retries on rate limits and readable errors"
+                  **kwargs
+                 )->'L':
+    "Image URLs for `term` from a web image search, with retries on rate limits and readable errors; `kwargs` go to `ddgs.DDGS` (`timeout=`, `proxy=`)"
     backend = ifnone(backend, functools.partial(_ddgs_backend, **kwargs))
     for attempt in range(retries + 1):
         try:
@@ -83,12 +83,12 @@ def _writable_dir(dest):
 # %% ../nbs/01_scraping.ipynb #a7c9c5ee
 def download_images_to(dest,              # Folder for the images (created if needed; files already there are left alone)
                        urls,              # Image URLs
-                       max_size:int=400,  # Longest side of a kept image, in pixels (None: keep the size)
+                       max_size:int|None=400, # Longest side of a kept image, in pixels (None: keep the size)
                        timeout:float=10,  # Seconds to wait for each URL
                        n_workers:int=8,   # Parallel downloads
                        term:str='',       # Recorded with each URL in the log
-                       log=None           # CSV to append the record to (default: `downloads.csv` in `dest`'s parent)
-                      )->pd.DataFrame:
+                       log:'str|Path|None'=None # CSV to append the record to (default: `downloads.csv` in `dest`'s parent)
+                      )->'pd.DataFrame':
     "Download `urls` into `dest`, keeping only decodable, de-duplicated RGB images; returns (and logs) what happened to each URL"
     dest = _writable_dir(dest)
     log = Path(ifnone(log, dest.parent/'downloads.csv'))
@@ -100,7 +100,7 @@ def download_images_to(dest,              # Folder for the images (created if ne
         except Exception as e: return url, None, f'download failed ({type(e).__name__}: {str(e)[:80]})'
     rows = []
     with ThreadPoolExecutor(max(1, n_workers)) as ex:
-        for url, data, err in progress_bar(ex.map(get, list(urls)), total=len(urls), leave=False):
+        for url, data, err in progress(ex.map(get, list(urls)), len(urls), f'downloading {len(urls):,} images'):
             row = dict(term=term, url=url, file='', status='dropped', reason=err or '')
             if not err:
                 jpg, why = _check_image(data, max_size)
@@ -119,15 +119,17 @@ def download_images_to(dest,              # Folder for the images (created if ne
     return res
 
 # %% ../nbs/01_scraping.ipynb #cd682ae2
-def build_image_set(terms,                 # List of search terms, or dict {folder name: search term}
+def build_image_set(terms,                 # Search terms (`'folder=term'` names the folder), or a dict {folder name: search term}
                     dest,                  # Root folder: one subfolder per term
                     max_images:int=100,    # Images to ask for per term
                     pause:float=5.0,       # Seconds to wait between searches
                     search=search_images,  # Search function (term, max_images) -> URLs
-                    **kwargs               # Passed to `download_images_to` (max_size, timeout, n_workers)
-                   )->pd.DataFrame:
-    "Search for each term and download its images into `dest/<folder>`; returns the record of every URL"
-    terms = terms if isinstance(terms, dict) else {t.replace(' ', '_'): t for t in terms}
+                    **kwargs
+                   )->'pd.DataFrame':
+    "Search for each term and download its images into `dest/<folder>`; returns the record of every URL; `kwargs` go to `download_images_to`"
+    if isinstance(terms, str): terms = [terms]
+    terms = terms if isinstance(terms, dict) else dict(t.split('=', 1) if '=' in t else (t.replace(' ', '_'), t) for t in terms)
+    terms = {k.strip(): v.strip() for k, v in terms.items()}
     if not terms: raise ValueError("No search terms given: pass a list of terms, or a dict {folder: term}.")
     dest = _writable_dir(dest)
     res = []
