@@ -195,10 +195,12 @@ class RowCache:
         "Append `rows` under `keys` (inside `writing`): the rows are written and flushed before their keys"
         rows = np.ascontiguousarray(rows, self.dtype).reshape(len(keys), *self.shape)
         n = len(self.keys)
-        for f, size, data in ((self.rows_file, n*self.rowbytes, rows.tobytes()), (self.keys_file, n*_KEY, ''.join(f'{k}\n' for k in keys).encode())):
+        for f, size, data, sync in ((self.rows_file, n*self.rowbytes, memoryview(rows).cast('B'), True),
+                                    (self.keys_file, n*_KEY, ''.join(f'{k}\n' for k in keys).encode(), False)):
             with open(f, 'ab') as fh:
                 fh.truncate(size)             # cut off what an interrupted append left beyond the committed rows
-                fh.write(data); fh.flush(); os.fsync(fh.fileno())
+                fh.write(data); fh.flush()
+                if sync: os.fsync(fh.fileno())   # the rows on disk before their keys are written; a key lost in a crash only loses its row
         self.keys += list(keys)
         self.index.update({k: n + i for i, k in enumerate(keys)})
 
@@ -259,25 +261,26 @@ def decode_cached(files,                   # Image files
     "`decode_images` through the cache of `size`: only contents it does not hold are decoded; `images` is a `CachedImages`"
     files, cache = [Path(o) for o in files], image_cache(size)
     ok, errors, hashes, notes = np.zeros(len(files), bool), {}, [None]*len(files), {}
+    def one(i):
+        "Read, hash and, if the cache lacks it, decode file `i`, in one pass of a thread"
+        data, h = _read_hash(files[i])
+        if data is None: return None, h, None
+        t, why = (None, None) if h in cache.index else _decode(data, size)
+        return h, (t, why), _small(data, size)
     with cache.writing(), _threads(n_workers) as ex:
         def chunks():
             for s in range(0, len(files), chunk):
                 part = list(range(s, min(s + chunk, len(files))))
-                got = list(ex.map(lambda i: _read_hash(files[i]), part))
                 new = {}
-                for i, (data, h) in zip(part, got):
-                    if data is None: errors[str(files[i])] = h; continue
+                for i, (h, dec, note) in zip(part, ex.map(one, part)):
+                    if h is None: errors[str(files[i])] = dec; continue
                     hashes[i] = h
-                    if note := _small(data, size): notes[str(files[i])] = note
-                    if h not in cache.index and h not in new: new[h] = data
-                done = dict(zip(new, ex.map(lambda d: _decode(d, size), new.values())))
-                keys = [h for h, (t, _) in done.items() if t is not None]
-                if keys: cache.append(keys, torch.stack([done[h][0] for h in keys]).numpy())
+                    if note: notes[str(files[i])] = note
+                    if dec[0] is not None: new.setdefault(h, dec[0])
+                    elif dec[1] is not None: errors[str(files[i])] = dec[1]
+                if new: cache.append(list(new), np.stack([t.numpy() for t in new.values()]))
                 for i in part:
-                    h = hashes[i]
-                    if h is None: continue
-                    if h in cache.index: ok[i] = True
-                    else: errors[str(files[i])] = done[h][1]
+                    if hashes[i] is not None and hashes[i] in cache.index: ok[i] = True
                 yield from part
         for _ in progress(chunks(), len(files), f'reading {len(files):,} images ({size} px)', show=show): pass
     return DecodedImages(CachedImages(cache, [cache.index[h] if k else 0 for h, k in zip(hashes, ok)]), torch.from_numpy(ok), errors, hashes, notes)

