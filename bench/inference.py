@@ -9,6 +9,7 @@ from _common import Timer, append_results, md_table, shared_set, planet_df
 from multilabel_nb.core import *
 from multilabel_nb.data import *
 from multilabel_nb.images import *
+from multilabel_nb.cache import *
 from multilabel_nb.learner import multilabel_learner, seed_run
 from multilabel_nb.inference import predict_files
 

@@ -1,7 +1,7 @@
 """Quality on real photo sets (planet_sample, fashion6; each skipped if absent): the library's default recipe for a user's
 photos against the alternatives, each on the same three stratified splits (one per seed), with its wall time on this machine.
 
-Recipes (all start from the offline ImageNet weights of lesson 04):
+Recipes (all start from the offline ImageNet weights of lesson 6):
 - default: what `multilabel-nb train --data ...` does: EfficientNet-Lite0 at 224 px, a linear probe (one logistic regression
   per class on the frozen body's features, computed once: the pooled last layer and the pooled outputs of blocks 3, 4
   and 5, `PooledStages`), images decoded once (`fit_tune_report` with its defaults);
@@ -15,10 +15,10 @@ Scores: mAP (no threshold); macro F1 and exact match with per-class thresholds t
 validation set is decided with thresholds tuned on the other folds), and fastbook's at its 0.2 as well. Time: the whole
 run including decoding, on this machine (varies with the machine and its load). Spread = max - min over the seeds.
 
-Then the losses of lesson 05 (skipped with `--no-losses`): binary cross entropy, focal and asymmetric, each training the
+Then the losses of lesson 8 (skipped with `--no-losses`): binary cross entropy, focal and asymmetric, each training the
 same linear head (Adam, full batch) on the same frozen Lite0 features (the last layer's), so the loss is the only
 difference; mAP and out-of-fold macro F1.
-Also printed: what a model that predicts no label scores on accuracy_multi (lesson 06's floor).
+Also printed: what a model that predicts no label scores on accuracy_multi (lesson 9's floor).
 Targets (issue 14): planet_sample mAP >= 0.65; fashion6 mAP >= 0.98 and out-of-fold macro F1 >= 0.93; each default run
 <= 300 s; the default's mAP at least the probe's (it is the probe)."""
 import argparse, warnings, time
@@ -26,7 +26,9 @@ from _common import Timer, append_results, md_table, shared_set, planet_df
 from multilabel_nb.core import *
 from multilabel_nb.data import *
 from multilabel_nb.images import *
+from multilabel_nb.cache import *
 from multilabel_nb.learner import *
+from multilabel_nb.probe import *
 from multilabel_nb.loss import *
 from multilabel_nb.metrics import multilabel_scores, mean_ap, per_class_thresholds, label_accuracy
 from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
@@ -158,7 +160,7 @@ if __name__ == '__main__':
                 rows.append({'recipe': recipe, 'seed': seed, **s, 'seconds': t.s})
                 print(name, seed, recipe, {k: round(v, 3) for k, v in s.items()}, f"{t.s:.0f} s", flush=True)
         import tempfile
-        from multilabel_nb.cli import fit_tune_report
+        from multilabel_nb.training import fit_tune_report
         with tempfile.TemporaryDirectory() as tmp, Timer() as t: fit_tune_report(split(df, args.seeds[0]), Path(tmp)/'run', verbose=False)
         run_line = f"a whole `multilabel-nb train` run with the default options (decoding, probe, thresholds, report) took **{t.s:.0f} s**."
         if rows:

@@ -1,6 +1,6 @@
 """Training throughput (images/s) of the library's default recipe (images decoded once, batches sliced from memory,
 channels-last convolutions), the same with fastai's item-by-item loading, the fastbook chapter 6 recipe and the
-plain-PyTorch loop of lesson 08, on the same model, image size, batch size and data; and how close each comes to this
+plain-PyTorch loop of lesson 12, on the same model, image size, batch size and data; and how close each comes to this
 machine's limit (the model's forward+backward FLOPs per image against the measured matmul GFLOP/s of this CPU).
 
 Only the training phase of each epoch is timed (data loading included, validation excluded), after one warm-up epoch.
@@ -10,6 +10,7 @@ from _common import Timer, append_results, md_table
 from multilabel_nb.core import *
 from multilabel_nb.data import *
 from multilabel_nb.images import *
+from multilabel_nb.cache import *
 from multilabel_nb.learner import multilabel_learner, seed_run
 from multilabel_nb.pytorch import OneHotImages, image_tfms, train_loop
 from fastai.callback.channelslast import ChannelsLast
@@ -92,7 +93,7 @@ def main():
     model = small_cnn(len(vocab))
     with contextlib.redirect_stdout(io.StringIO()):   # train_loop's progress bars
         train_loop(model, train_dl, valid_dl, epochs=epochs + 1, lr=LR)
-    res['plain PyTorch loop (lesson 08, num_workers=0)'] = sum(train_dl.imgs[1:]) / sum(train_dl.secs[1:])
+    res['plain PyTorch loop (lesson 12, num_workers=0)'] = sum(train_dl.imgs[1:]) / sum(train_dl.secs[1:])
 
     # The model alone: the same steps on batches already in memory, i.e. what no data pipeline can beat
     model = small_cnn(len(vocab)); opt = torch.optim.AdamW(model.parameters(), lr=LR)

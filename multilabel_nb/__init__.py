@@ -6,7 +6,9 @@ from multilabel_nb.scrape import *
 from multilabel_nb.data import *
 from multilabel_nb.loaders import *
 from multilabel_nb.images import *
+from multilabel_nb.cache import *
 from multilabel_nb.learner import *
+from multilabel_nb.probe import *
 from multilabel_nb.loss import *
 from multilabel_nb.metrics import *
 from multilabel_nb.thresholds import *
@@ -14,13 +16,11 @@ from multilabel_nb.compare import *
 from multilabel_nb.pytorch import *
 from multilabel_nb.inference import *
 from multilabel_nb.serve import *
+from multilabel_nb.resume import *
 from multilabel_nb.training import *
-import multilabel_nb.core, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images, multilabel_nb.learner
-import multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare, multilabel_nb.pytorch
-import multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.training
-__all__ = [n for m in (multilabel_nb.core, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images,
-                       multilabel_nb.learner, multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare,
-                       multilabel_nb.pytorch, multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.training) for n in m.__all__]
+import multilabel_nb.core, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images, multilabel_nb.cache, multilabel_nb.learner, multilabel_nb.probe
+import multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare, multilabel_nb.pytorch, multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.resume, multilabel_nb.training
+__all__ = [n for m in (multilabel_nb.core, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images, multilabel_nb.cache, multilabel_nb.learner, multilabel_nb.probe, multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare, multilabel_nb.pytorch, multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.resume, multilabel_nb.training) for n in m.__all__]
 ```"""
 
 __version__ = "0.0.1"

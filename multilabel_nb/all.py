@@ -13,7 +13,9 @@ from .scrape import *
 from .data import *
 from .loaders import *
 from .images import *
+from .cache import *
 from .learner import *
+from .probe import *
 from .loss import *
 from .metrics import *
 from .thresholds import *
@@ -21,10 +23,8 @@ from .compare import *
 from .pytorch import *
 from .inference import *
 from .serve import *
+from .resume import *
 from .training import *
-import multilabel_nb.core, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images, multilabel_nb.learner
-import multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare, multilabel_nb.pytorch
-import multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.training
-__all__ = [n for m in (multilabel_nb.core, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images,
-                       multilabel_nb.learner, multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare,
-                       multilabel_nb.pytorch, multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.training) for n in m.__all__]
+import multilabel_nb.core, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images, multilabel_nb.cache, multilabel_nb.learner, multilabel_nb.probe
+import multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare, multilabel_nb.pytorch, multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.resume, multilabel_nb.training
+__all__ = [n for m in (multilabel_nb.core, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images, multilabel_nb.cache, multilabel_nb.learner, multilabel_nb.probe, multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare, multilabel_nb.pytorch, multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.resume, multilabel_nb.training) for n in m.__all__]
