@@ -19,7 +19,7 @@ def shared_set(name):
 
 def planet_df(path):
     "planet_sample's labels as `path`/`labels` rows, every fourth image marked `is_valid` (quality.py re-splits it, stratified)"
-    from multilabel_nb.data import load_pascal
+    from multilabel_nb.loaders import load_pascal
     df = load_pascal(path, csv='labels.csv', folder='train', fname_col='image_name', label_col='tags', valid_col=None, suffix='.jpg')
     df['is_valid'] = df.index % 4 == 0
     return df

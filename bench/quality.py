@@ -30,7 +30,9 @@ from multilabel_nb.cache import *
 from multilabel_nb.learner import *
 from multilabel_nb.probe import *
 from multilabel_nb.loss import *
-from multilabel_nb.metrics import multilabel_scores, mean_ap, per_class_thresholds, label_accuracy
+from multilabel_nb.metrics import multilabel_scores, mean_ap, label_accuracy
+from multilabel_nb.thresholds import per_class_thresholds
+from multilabel_nb.loaders import load_folders
 from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
 
 def datasets(only=None):

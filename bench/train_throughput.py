@@ -11,6 +11,7 @@ from multilabel_nb.core import *
 from multilabel_nb.data import *
 from multilabel_nb.images import *
 from multilabel_nb.cache import *
+from multilabel_nb.loaders import load_pascal
 from multilabel_nb.learner import multilabel_learner, seed_run
 from multilabel_nb.pytorch import OneHotImages, image_tfms, train_loop
 from fastai.callback.channelslast import ChannelsLast

@@ -210,11 +210,12 @@ def serve_in_notebook(model,                # A `Classifier`, or a learner `as_c
 def run_server(model,                    # A model folder, its model.json, or a .pkl you trust
                port:int=8000,            # Port to listen on
                host:str='127.0.0.1',     # Address to listen on: 127.0.0.1 is this machine only; 0.0.0.0 is every network it is on
-               trust_pickle:bool=False   # Load a .pkl model (it runs code: only for files you trust)
+               trust_pickle:bool=False,  # Load a .pkl model (it runs code: only for files you trust)
+               precision:str='auto'      # 'auto' (fp32: bf16 changes some label sets), 'fp32' or 'bf16' (faster where the CPU has it)
               ):
     "Load a saved model and serve its page until Ctrl-C, logging each request: what `multilabel-nb serve` does"
     import uvicorn
-    clf = load_classifier(model, trust_pickle=trust_pickle)
+    clf = load_classifier(model, trust_pickle=trust_pickle, precision=precision)
     p = Path(model).resolve()
     name = (p.parent if p.is_file() else p).name                    # the run folder: what the user called the model
     hosts = (LOCAL_HOSTS if host in ('127.0.0.1', 'localhost', '::1') else ['*'] if host in ('0.0.0.0', '::', '')

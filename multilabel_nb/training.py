@@ -18,7 +18,7 @@ from .cache import *
 from .learner import *
 from .learner import _check_arch, _version
 from .probe import *
-from .probe import _probe_key
+from .probe import _probe_key, _features_dir
 from .resume import *
 from .resume import _set_rng_state, _phases, _train_dl
 from .loss import *
@@ -38,8 +38,8 @@ LOSSES = dict(zip(LOSS_NAMES, (BCEWithLogitsLossFlat, FocalLossMulti, Asymmetric
 class UsageError(ValueError):
     "A bad option or a bad combination of options"
 
-def _check_options(arch, size, epochs, lr, bs, valid_pct, loss, thresholds, keep):
-    try: check_values(size, epochs, lr, bs, valid_pct, loss, thresholds, keep)     # the checks the command line makes before importing
+def _check_options(arch, size, epochs, lr, bs, valid_pct, loss, thresholds, keep, precision='auto'):
+    try: check_values(size, epochs, lr, bs, valid_pct, loss, thresholds, keep, precision)     # the checks the command line makes before importing
     except ValueError as e: raise UsageError(str(e)) from None
     try: build_model({'arch': arch, 'head': 'linear'}, 2) if arch in BACKBONES else _check_arch(arch)
     except ValueError as e: raise UsageError(str(e)) from None
@@ -140,11 +140,11 @@ def estimate(learn,                 # The learner of the run (its model is not c
     per_img = _time_step(learn.model, b, y, learn.loss_func, True) / len(x)
     return epochs * (per_img * n_train + per_img / 3 * n_valid)
 
-def _uncached(dls, arch:str, size:int)->int:
+def _uncached(dls, arch:str, size:int, precision:str='fp32')->int:
     "How many images of `dls` have no features in the cache of the default probe (`fit_probe` with its default blocks)"
     x = [dl.store[0] for dl in dls.loaders]
     if not all(isinstance(o, CachedImages) for o in x): return sum(map(len, x))
-    fc = RowCache(cache_dir()/f'features_{_probe_key(arch, (3, 4, 5), size)}', (1,), 'float32')   # only its keys are read
+    fc = RowCache(_features_dir(_probe_key(arch, (3, 4, 5), size), precision), (1,), 'float32')   # only its keys are read
     return sum(k not in fc.index for o in x for k in o.keys)
 
 class TimeEstimate(Callback):
@@ -179,6 +179,8 @@ def _ignored(probe, fine, arch, given:dict)->dict:
             drop(name, value, "is for training; the linear probe computes features once and fits a logistic regression per label "
                               "(pass `fine_tune=True` to train)")
         drop('loss', 'bce', "is for training; the linear probe's logistic regressions minimise binary cross entropy (pass `fine_tune=True` to train with it)")
+    elif given.get('precision') not in ('auto', 'fp32'):
+        drop('precision', 'auto', "is for a linear probe's features and for prediction; training runs in fp32")
     if arch == 'small_cnn': drop('fine_tune', False, "needs a pretrained backbone; small_cnn trains from scratch")
     return applied
 
@@ -213,13 +215,15 @@ def _thresh_text(t:Tensor, vocab:list)->str:
     return "one per class, " + ', '.join(f'{c} {v:.2f}' for c, v in zip(vocab, t.tolist()))
 
 _KIND_COL = {'0.5': '0.5', 'single': 'best single', 'per class': 'per class'}
+_PRECISION_TEXT = {'fp32': 'float32', 'bf16': 'the features in bfloat16 (autocast), as `precision=` chose',
+                   'fp16': 'the features in float16 (autocast), as `precision=` chose'}
 
 def _readme(settings:dict, held:str, files:list)->str:
     "The report's own description: what the run did and what each file holds"
     s = settings
     lines = [f"# Report of a multilabel_nb training run", "",
              f"{s['arch']} trained on {s['source']}: {s['n_train']} training and {s['n_valid']} validation images, {len(s['vocab'])} labels, "
-             f"{s['size']} pixels. Method: {s['method']}.", "",
+             f"{s['size']} pixels. Method: {s['method']}. Precision: {_PRECISION_TEXT[s['precision']]}.", "",
              f"**Thresholds in use**: {s['thresholds_in_use']}. {s['threshold_reason'][0].upper() + s['threshold_reason'][1:]}.", "", held, "",
              "## Files", ""]
     what = {'README.md': 'this description',
@@ -309,6 +313,7 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
                     thresholds:str='evidence',  # 'evidence' (lesson 10's `choose_thresholds`), 'per class', 'single' or '0.5'
                     valid_pct:float=0.25,       # Share of images for validation when the data has no split
                     seed:int=42,                # Random seed
+                    precision:str='auto',       # Of a linear probe's features: 'auto' (fp32: bf16 changes some label sets), 'fp32' or 'bf16' (faster where the CPU has it)
                     digits:bool|None=None,      # The data is the built-in digits, which chooses their defaults (default: from `df.attrs`)
                     force:bool=False,           # Replace the report files in an existing `out`
                     resume:str|None=None,       # The `-interrupted` folder of a stopped run, to finish it with its own options
@@ -316,7 +321,7 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
                    )->'Path':
     "Train a multi-label classifier, choose its thresholds on held-out evidence, save it in both formats, and write a report to `out`"
     given = dict(arch=arch, size=size, fine_tune=fine_tune, epochs=epochs, lr=lr, lr_find=lr_find, keep=keep, bs=bs, aug=aug, loss=loss,
-                 thresholds=thresholds, valid_pct=valid_pct, seed=seed)
+                 thresholds=thresholds, valid_pct=valid_pct, seed=seed, precision=precision)
     world, rank = processes()
     verbose = verbose and rank == 0            # one process speaks for all
     say = print if verbose else noop
@@ -325,7 +330,7 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
         defaults_ = {k: v.default for k, v in inspect.signature(fit_tune_report).parameters.items()}
         ignored = [k for k, v in given.items() if v != defaults_[k] and v != saved['options'][k]]
         if ignored: warnings.warn(f"Resuming uses the options of the stopped run: {', '.join(f'`{k}=`' for k in ignored)} ignored.")
-        given, out, df = dict(saved['options']), ifnone(out, saved['out']), ifnone(df, saved['data'])
+        given, out, df = {'precision': 'auto', **saved['options']}, ifnone(out, saved['out']), ifnone(df, saved['data'])
         if df is None: raise ValueError(f"The stopped run in {resume} was trained on a DataFrame: pass the same rows as `df`.")
     data_args = dict(df) if isinstance(df, dict) else None
     df = load_data(**data_args) if data_args is not None else df
@@ -338,9 +343,10 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
     fine = g['fine_tune'] and arch != 'small_cnn'
     probe = arch != 'small_cnn' and not fine
     size = ifnone(g['size'], 48 if arch == 'small_cnn' else BACKBONES.get(arch, (None, 224))[1])
-    _check_options(arch, size, g['epochs'], g['lr'], g['bs'], g['valid_pct'], g['loss'], g['thresholds'], g['keep'])
+    _check_options(arch, size, g['epochs'], g['lr'], g['bs'], g['valid_pct'], g['loss'], g['thresholds'], g['keep'], g['precision'])
     if probe and arch not in BACKBONES: raise UsageError(f"A linear probe needs an offline backbone ({', '.join(BACKBONES)}): pass one, or `fine_tune=True`.")
     g = _ignored(probe, fine, arch, g)
+    prec = resolve_precision(g['precision'], 'cuda' if torch.cuda.is_available() else 'cpu')   # of the probe's features
     epochs, lr = ifnone(g['epochs'], 3 if fine else 5), ifnone(g['lr'], 3e-3 if fine else 1e-2)
     label_delim(make_vocab(df['labels']))        # labels that no delimiter can write are refused now, not after training
     if world > 1 and probe:
@@ -371,7 +377,7 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
             loss_func = LOSSES[g['loss']]()
             learn = multilabel_learner(dls, arch, loss_func=loss_func, pretrained=arch != 'small_cnn', head='linear' if probe else 'fastai',
                                        **({'stages': (3, 4, 5)} if probe else {}))
-            todo = _uncached(dls, arch, size) if probe else None
+            todo = _uncached(dls, arch, size, prec) if probe else None
             took = estimate(learn, probe, epochs + (1 if fine else 0), images=todo)
             cached = f", {n_train + n_valid - todo:,} of {n_train + n_valid:,} images' features already cached" if probe and todo < n_train + n_valid else ''
             say(f"Training on {source}: {n_train:,} train / {n_valid:,} valid images, {dls.c} labels, {size} px. "
@@ -382,7 +388,7 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
                     f"the default linear probe takes about {_duration(estimate(learn, True))} for these images (leave out `fine_tune`).", flush=True)
             if world > 1: say(f"{world} processes, with the same labels and split, each training on its share: batches of {bs} each, {bs * world} per step.")
             if probe:
-                learn = fit_probe(dls, arch, loss_func=loss_func, show=verbose and rank == 0)
+                learn = fit_probe(dls, arch, loss_func=loss_func, show=verbose and rank == 0, precision=prec)
                 probs, targs = learn.valid_preds
             else:
                 if stage is not None: learn.path, learn.model_dir = stage.resolve(), '.'
@@ -432,7 +438,8 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
                 epochs=None if probe else epochs, lr=None if probe else lr, lr_find=g['lr_find'] and not probe, keep=g['keep'],
                 kept_epoch=learn.__dict__.get('best_epoch'), bs=bs, aug=g['aug'], loss=g['loss'], thresholds=g['thresholds'], seed=g['seed'],
                 valid_pct=g['valid_pct'], label_delim_read=df.attrs.get('label_delim'), n_train=n_train, n_valid=n_valid,
-                resumed_after_epoch=saved and saved['epochs_done'], threads=torch.get_num_threads(), processes=world), say)
+                resumed_after_epoch=saved and saved['epochs_done'], threads=torch.get_num_threads(), processes=world,
+                precision=prec if probe else 'fp32'), say)
             res = _commit(stage, out)
         except KeyboardInterrupt:
             if rank == 0 and kept is None:
