@@ -1,4 +1,4 @@
-"""Drop photos on a page, see each label set, and move the thresholds: a small server that treats uploads as untrusted input.
+"""Drop photos on a page, see each label set, move the thresholds: a server that treats uploads as untrusted; and `model.onnx` for other runtimes.
 
 Docs: https://multilabel-nb.github.io/multilabel_nb/serve.html.md"""
 
