@@ -55,14 +55,14 @@ def run(data, out, precision, seed, cache):
     col = _KIND_COL[s['threshold_choice']]
     return dict(seconds=took, mAP=float(m['mAP'].iloc[0]), heldout_f1=float(cv.loc['mean', col]), precision_used=s.get('precision'))
 
-def agreement(model_dir, paths, size):
-    "Share of images whose label sets are the same in fp32 and bf16, and the largest change of a probability"
+def decoded(paths, size):
+    "The images of `paths` that decode, as one uint8 tensor"
     dec = decode_images(paths, size, show=False)
-    x = dec.images[torch.from_numpy(np.where(dec.ok.numpy())[0])]
-    c32, c16 = load_classifier(model_dir, precision='fp32'), load_classifier(model_dir, precision='bf16')
-    p32, p16 = c32.probs(x), c16.probs(x)
-    same = ((p32 > c32.thresh) == (p16 > c16.thresh)).all(1).float().mean().item()
-    return same, (p32 - p16).abs().max().item(), len(x)
+    return dec.images[torch.from_numpy(np.where(dec.ok.numpy())[0])]
+
+def compare(ref, p, thresh):
+    "Share of images whose label sets at `thresh` are the same under probabilities `ref` and `p`, and the largest change of a probability"
+    return ((p > thresh) == (ref > thresh)).all(1).float().mean().item(), (p - ref).abs().max().item()
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -101,25 +101,22 @@ def main():
         m32 = work/f'{name}_fp32_{args.seeds[0]}'
         valid = pd.read_csv(m32/'split.csv').query('is_valid')['path'].tolist()
         size = json.loads((m32/'model.json').read_text())['size']
-        agree.append((name, *agreement(m32, valid, size)))
+        xv = decoded(valid, size)
+        base, bf16 = (load_classifier(m32, precision=p, runtime='torch') for p in ('fp32', 'bf16'))
+        ref = base.probs(xv)
+        agree.append((name, *compare(ref, bf16.probs(xv), base.thresh), len(xv)))
         if name == 'planet_sample':             # prediction: PyTorch fp32 and bf16, ONNX Runtime fp32 and int8, on the same model
             export_onnx(m32, show=False)
             q8 = work/'model_int8.onnx'
             quantize_dynamic(str(m32/'model.onnx'), str(q8), weight_type=QuantType.QInt8)
-            base = load_classifier(m32, precision='fp32', runtime='torch')
-            dec = decode_images(valid, size, show=False)
-            xv = dec.images[torch.from_numpy(np.where(dec.ok.numpy())[0])]
-            ref = base.probs(xv)
-            for label, clf in {'PyTorch fp32': base, 'PyTorch bf16 (autocast)': load_classifier(m32, precision='bf16', runtime='torch'),
-                               'ONNX Runtime fp32 (model.onnx)': load_classifier(m32, runtime='onnx'),
+            for label, clf in {'PyTorch fp32': base, 'PyTorch bf16 (autocast)': bf16, 'ONNX Runtime fp32 (model.onnx)': load_classifier(m32, runtime='onnx'),
                                'ONNX Runtime int8 (dynamic quantization)': OnnxClassifier(base, q8)}.items():
                 t0 = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter('ignore'); predict_files(clf, paths[:256], show=False)
                 speed = 256 / (time.perf_counter() - t0)
-                pv = clf.probs(xv)
-                same = ((pv > base.thresh) == (ref > base.thresh)).all(1).float().mean().item()
-                runtimes.append([label, f'{speed:.1f}', f'{same:.2%}', f'{(pv - ref).abs().max().item():.2e}'])
+                same, change = compare(ref, clf.probs(xv), base.thresh)
+                runtimes.append([label, f'{speed:.1f}', f'{same:.2%}', f'{change:.2e}'])
 
     table = lambda cols, rows: md_table(pd.DataFrame(rows, columns=cols).set_index(cols[0]))
     body = table(['case', 'fp32 img/s', 'bf16 img/s', 'bf16 / fp32'], rows) + "\n\n"

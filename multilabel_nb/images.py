@@ -112,6 +112,10 @@ def _threads(n_workers=None):
         raise
     ex.shutdown()
 
+def _file_hash(f)->str:
+    "The SHA-1 of the bytes of file `f`"
+    return hashlib.sha1(Path(f).read_bytes()).hexdigest()
+
 def _read_hash(f):
     "The bytes of `f` and their SHA-1, or (None, why it cannot be read)"
     try:

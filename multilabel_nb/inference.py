@@ -16,9 +16,10 @@ from .cache import *
 from .learner import *
 from .metrics import *
 from .thresholds import *
-from .probe import resolve_precision, precision_context
+from .images import _file_hash
+from .probe import resolve_precision, _autocast
 from safetensors.torch import save_file, load_file
-import json, tempfile, warnings, timm, os, pickle, types, hashlib
+import json, tempfile, warnings, timm, os, pickle, types
 from concurrent.futures import ThreadPoolExecutor
 
 # %% ../nbs/13_inference.ipynb #a0794b93
@@ -39,7 +40,7 @@ class Classifier:
         for i in range(0, len(images), bs):
             x = images[i:i+bs].to(dev).float() / 255
             if self.mean is not None: x = (x - self.mean.to(dev)[:, None, None]) / self.std.to(dev)[:, None, None]
-            with precision_context(self.precision, dev): logits = self.model(x.as_subclass(Tensor).contiguous(memory_format=torch.channels_last))
+            with _autocast(self.precision, dev): logits = self.model(x.as_subclass(Tensor).contiguous(memory_format=torch.channels_last))
             out.append(logits.float().sigmoid().cpu())
         return torch.cat(out) if out else torch.zeros(0, len(self.vocab))
 
@@ -300,19 +301,13 @@ def load_classifier(path,                     # A folder with model.json, a .jso
 # %% ../nbs/13_inference.ipynb #ea31dfc8
 ONNX_AGREEMENT = 0.995   # Share of label sets that must agree with PyTorch's before model.onnx is used in its place
 
-def _sha1(f)->str:
-    h = hashlib.sha1()
-    with open(f, 'rb') as fh:
-        for b in iter(lambda: fh.read(2**20), b''): h.update(b)
-    return h.hexdigest()
-
 def _onnx_unusable(js:Path)->str|None:
     "Why the model.onnx beside `js` cannot stand in for its weights, or None when it can"
     onnx, check = js.with_suffix('.onnx'), js.with_suffix('.onnx.json')
     if not onnx.is_file(): return f"there is no {onnx.name}: write it with `multilabel-nb export {js.parent} --onnx`"
     try: c = json.loads(check.read_text())
     except (OSError, ValueError): return f"{check.name}, the record of its check, is missing or unreadable: export it again"
-    if c.get('weights_sha1') != _sha1(js.with_suffix('.safetensors')) or c.get('onnx_sha1') != _sha1(onnx):
+    if c.get('weights_sha1') != _file_hash(js.with_suffix('.safetensors')) or c.get('onnx_sha1') != _file_hash(onnx):
         return f"{onnx.name} is not the export of these weights (the model was trained again, or a file was replaced): export it again"
     if not isinstance(c.get('agreement'), (int, float)) or c['agreement'] < ONNX_AGREEMENT:
         return f"its label sets agreed with PyTorch's on {c.get('agreement')} of {c.get('images')} checked images, below {ONNX_AGREEMENT}"
@@ -374,7 +369,7 @@ def export_onnx(model,                    # A model folder, or its model.json, i
     p_torch, p_onnx = clf.probs(x), OnnxClassifier(clf, onnx_file).probs(x)
     agree = ((p_torch > clf.thresh) == (p_onnx > clf.thresh)).all(1).float().mean().item() if len(x) else None
     rec = dict(images=len(x), agreement=agree, max_prob_change=(p_torch - p_onnx).abs().max().item() if len(x) else None,
-               weights_sha1=_sha1(js.with_suffix('.safetensors')), onnx_sha1=_sha1(onnx_file), opset=17,
+               weights_sha1=_file_hash(js.with_suffix('.safetensors')), onnx_sha1=_file_hash(onnx_file), opset=17,
                versions={'torch': torch.__version__, 'onnx': onnx.__version__, 'onnxruntime': onnxruntime.__version__})
     _atomic_write(js.with_suffix('.onnx.json'), lambda p: p.write_text(json.dumps(rec, indent=1)))
     if show:

@@ -63,19 +63,23 @@ def resolve_precision(precision:str='auto', # 'auto' (fp32), 'fp32', 'bf16', or 
         warnings.warn("This CPU does not compute bfloat16 natively: `precision='bf16'` is emulated, and slower than fp32 here.")
     return precision
 
+def _autocast(p:str, device=None):
+    "torch's autocast for a precision `resolve_precision` already chose (nothing for fp32): what each batch enters, without choosing again"
+    kind = torch.device(device if device is not None else 'cpu').type
+    return contextlib.nullcontext() if p == 'fp32' else torch.autocast(kind, dtype=torch.bfloat16 if p == 'bf16' else torch.float16)
+
 def precision_context(precision:str='auto', device:str|torch.device|None=None):
     "A context in which forward passes on `device` run at `resolve_precision(precision, device)`: torch's autocast, or nothing for fp32"
-    p, kind = resolve_precision(precision, device), torch.device(device if device is not None else 'cpu').type
-    return contextlib.nullcontext() if p == 'fp32' else torch.autocast(kind, dtype=torch.bfloat16 if p == 'bf16' else torch.float16)
+    return _autocast(resolve_precision(precision, device), device)
 
 # %% ../nbs/07_probe.ipynb #bc081306
 @torch.inference_mode()
 def _features(learn, x, precision:str='fp32'):
-    "Features of uint8 images `x` (a tensor) through the body of `learn`, normalised as its loaders do, at `precision`"
+    "Features of uint8 images `x` (a tensor) through the body of `learn`, normalised as its loaders do, at `precision` (already resolved)"
     body, norms = learn.model[0].eval(), [t for t in learn.dls.after_batch.fs if isinstance(t, Normalize)]
     b = TensorImage(x.float() / 255)
     for t in norms: b = t(b.to(t.mean.device))
-    with precision_context(precision, b.device): f = body(b.as_subclass(Tensor).contiguous(memory_format=torch.channels_last))
+    with _autocast(precision, b.device): f = body(b.as_subclass(Tensor).contiguous(memory_format=torch.channels_last))
     return f.float().cpu()
 
 def body_features(learn,                 # A `head='linear'` learner (`fit_probe`)

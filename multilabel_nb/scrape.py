@@ -9,7 +9,7 @@ __all__ = ['search_images', 'download_images_to', 'build_image_set']
 
 # %% ../nbs/01_scraping.ipynb #022c87b5
 from .core import *
-from .images import progress
+from .images import progress, _file_hash
 import hashlib, io, time, functools, urllib.request, urllib.error
 from concurrent.futures import ThreadPoolExecutor
 
@@ -68,7 +68,6 @@ def _check_image(data, max_size):
             return buf.getvalue(), None
     except Exception as e: return None, f'not a readable image ({type(e).__name__})'
 
-def _file_hash(p): return hashlib.sha1(Path(p).read_bytes()).hexdigest()
 
 def _writable_dir(dest):
     dest = Path(dest)
