@@ -88,7 +88,11 @@ class RowCache:
 # %% ../nbs/05_cache.ipynb #5b0f1d7e
 class CachedImages:
     "Rows of a `RowCache`, in the order of a dataset, indexed like a uint8 tensor (n, 3, size, size): each index reads from disk"
-    def __init__(self, cache:'RowCache', rows, cls:type|None=None): self.cache, self.rows, self.cls = cache, np.asarray(rows, np.int64), cls
+    def __init__(self,
+                 cache:'RowCache',     # The cache that holds the rows
+                 rows,                 # Row of each item, in the dataset's order
+                 cls:type|None=None    # Tensor type of what indexing returns (e.g. `TensorImage`); None: a plain tensor
+                ): self.cache, self.rows, self.cls = cache, np.asarray(rows, np.int64), cls
     def __len__(self): return len(self.rows)
     def __repr__(self): return f"CachedImages({len(self):,} images of {'x'.join(map(str, self.cache.shape))}, in {self.cache.folder.name})"
     @property
@@ -215,7 +219,10 @@ def ResizedImageBlock(size:int):
 # %% ../nbs/05_cache.ipynb #9ffa949b
 class StoreDL(TfmdDL):
     "A `TfmdDL` whose batches are slices of images decoded once and their targets (`store`), or built item by item when it has none"
-    def __init__(self, dataset:'Datasets|None'=None, store:tuple|None=None, **kwargs):
+    def __init__(self,
+                 dataset:'Datasets|None'=None, # fastai's datasets, for items built one by one
+                 store:tuple|None=None,        # (images, targets) decoded once: batches are slices of them
+                 **kwargs):                    # Passed on to `TfmdDL`
         self.store = store
         super().__init__(dataset, **kwargs)
     def new(self, dataset=None, cls=None, **kwargs):

@@ -145,7 +145,7 @@ def StratifiedSplitter(valid_pct:float=0.25, # Share of items for validation
 def split_counts(df,                     # Items with a column of labels
                  splits,                 # (train indices, valid indices), as a splitter returns them
                  label_col:str='labels'  # Column of label lists
-                )->pd.DataFrame:
+                )->'pd.DataFrame':
     "How many train and valid items carry each label"
     labels = df[label_col].map(parse_labels)
     vocab = make_vocab(labels)
@@ -158,13 +158,16 @@ def split_counts(df,                     # Items with a column of labels
 def with_split(df,                  # Rows with a column of labels, indexed 0 to n-1
                valid_pct:float=0.25, # Share of rows for validation, when `df` has no `is_valid` column
                seed:int=None        # Random seed of that split
-              )->pd.DataFrame:
+              )->'pd.DataFrame':
     "`df` with an `is_valid` column: its own if it has one, else a stratified split of `valid_pct`"
     if 'is_valid' in df: return df
     return df.assign(is_valid=np.isin(np.arange(len(df)), list(StratifiedSplitter(valid_pct, seed)(df)[1])))
 
 # %% ../nbs/02_datablock.ipynb #d968df64
-def check_split(df, splits, label_col:str='labels')->'pd.DataFrame':
+def check_split(df,                       # Rows with a label column
+                splits,                   # (train indices, valid indices), as a fastai splitter returns them
+                label_col:str='labels'    # The column of label lists
+               )->'pd.DataFrame':
     "`split_counts`, after refusing labels that occur only in validation and warning about labels absent from it"
     counts = split_counts(df, splits, label_col)
     unseen = counts.index[(counts.train == 0) & (counts.valid > 0)].tolist()

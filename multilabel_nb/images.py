@@ -71,8 +71,8 @@ def image_tensor(fn,                      # Image file, or its bytes
 
 # %% ../nbs/04_images.ipynb #3e54fa5c
 def _duration(s:float)->str:
-    "Seconds as a short duration: '40 s', '3.5 min', '1.2 h'"
-    return f"{s:.0f} s" if s < 90 else f"{s/60:.1f} min" if s < 5400 else f"{s/3600:.1f} h"
+    "Seconds as a short duration: '0.4 s', '40 s', '3.5 min', '1.2 h'"
+    return f"{s:.1f} s" if s < 9.95 else f"{s:.0f} s" if s < 90 else f"{s/60:.1f} min" if s < 5400 else f"{s/3600:.1f} h"
 
 def _interactive()->bool:
     "Whether progress can be drawn as a bar: in a notebook, or on a terminal"

@@ -17,7 +17,7 @@ from .learner import *
 from .metrics import *
 from .thresholds import *
 from .images import _file_hash
-from .probe import resolve_precision, _autocast
+from .probe import resolve_precision, _autocast, _onnx_export
 from safetensors.torch import save_file, load_file
 import json, tempfile, warnings, timm, os, pickle, types
 from concurrent.futures import ThreadPoolExecutor
@@ -354,12 +354,7 @@ def export_onnx(model,                    # A model folder, or its model.json, i
     js, _ = _safe_files(model)
     clf = load_classifier(js, precision='fp32', runtime='torch')
     net, x = _Deployable(clf).eval(), torch.zeros(2, 3, clf.size, clf.size)
-    def write(p):
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')     # the TorchScript exporter's notices; the check below is what counts
-            torch.onnx.export(net, (x,), str(p), input_names=['pixels'], output_names=['probs'], opset_version=17, dynamo=False,
-                              dynamic_axes={'pixels': {0: 'n'}, 'probs': {0: 'n'}})
-    onnx_file = _atomic_write(js.with_suffix('.onnx'), write)
+    onnx_file = _atomic_write(js.with_suffix('.onnx'), lambda p: _onnx_export(net, x, p, ['pixels'], ['probs']))   # checked below
     split = js.parent/'split.csv'
     if check_images is None and split.is_file():
         check_images = [p for p in pd.read_csv(split, dtype=str, keep_default_na=False).query("is_valid == 'True'")['path'] if Path(p).is_file()]

@@ -54,7 +54,7 @@ class _SigmoidFocal(nn.Module):
 class FocalLossMulti(BCEWithLogitsLossFlat):
     "Focal loss on multi-hot targets (torchvision's), decoding with a sigmoid and `thresh` like `BCEWithLogitsLossFlat`"
     def __init__(self, gamma:float=2.,     # Focusing: 0 is binary cross entropy
-                 alpha:float=None,        # Weight of the positive term in (0, 1); None: no weighting
+                 alpha:float|None=None,   # Weight of the positive term in (0, 1); None: no weighting
                  thresh=0.5, axis=-1):
         BaseLoss.__init__(self, _SigmoidFocal, gamma=gamma, alpha=alpha, axis=axis, floatify=True, is_2d=False)
         self.thresh = thresh

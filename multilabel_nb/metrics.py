@@ -45,7 +45,10 @@ def _supported(targs, warn=True):
     return has
 
 # %% ../nbs/09_metrics.ipynb #77aa7b5d
-def label_accuracy(probs, targs, thresh=0.5)->float:
+def label_accuracy(probs,          # Probabilities (items, classes)
+                   targs,          # Multi-hot targets (items, classes)
+                   thresh=0.5      # One threshold, or one per class
+                  )->float:
     "Share of single (item, class) decisions that are right: fastai's `accuracy_multi` on probabilities"
     probs, targs = _as_probs_targs(probs, targs)
     return (_decide(probs, thresh) == targs.bool()).float().mean().item()
@@ -102,7 +105,7 @@ def _counts(probs, targs, threshs):
 
 def threshold_curve(probs, targs,
                     threshs:'Tensor|None'=None # Thresholds to try (default: 0.01 to 0.99 in steps of 0.01)
-                   )->pd.DataFrame:
+                   )->'pd.DataFrame':
     "accuracy_multi, exact match and F1 (macro, micro, samples) at every threshold, computed in one vectorised pass"
     probs, targs = _as_probs_targs(probs, targs)
     threshs = check_thresh(ifnone(threshs, _default_threshs())).flatten()
@@ -148,7 +151,7 @@ def plot_threshold_curve(curve:'pd.DataFrame',       # From `threshold_curve`
     return ax
 
 # %% ../nbs/09_metrics.ipynb #ea2c53f1
-def confusion_table(probs, targs, vocab, thresh=0.5)->pd.DataFrame:
+def confusion_table(probs, targs, vocab, thresh=0.5)->'pd.DataFrame':
     "Per class: true/false positives and negatives (scikit-learn's `multilabel_confusion_matrix`), precision, recall, F1"
     probs, targs = _as_probs_targs(probs, targs)
     if len(vocab) != targs.shape[1]: raise ValueError(f"Got a vocab of {len(vocab)} for {targs.shape[1]} classes.")

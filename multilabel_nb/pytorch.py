@@ -82,7 +82,7 @@ def train_loop(model, train_dl, valid_dl,
                epochs:int=5, lr:float=3e-3,
                loss_func:'nn.Module|None'=None, # Default: `nn.BCEWithLogitsLoss()` (the model returns logits)
                device:'str|torch.device|None'=None # Default: the GPU if there is one, else the CPU
-              )->pd.DataFrame:
+              )->'pd.DataFrame':
     "Train the trainable parameters of `model` with AdamW and a one-cycle schedule; returns the per-epoch record, with the per-batch losses in `.attrs`"
     device = torch.device(ifnone(device, 'cuda' if torch.cuda.is_available() else 'cpu'))
     model.to(device)

@@ -45,7 +45,12 @@ def _plain(o):
 class Checkpoint(Callback):
     "After each complete epoch, save to `fname` what resuming needs: weights, optimiser state, random states, the epoch table so far (rank 0 writes)"
     order = 90
-    def __init__(self, fname, offset:int=0, start:int=0, rows:list|None=None, keep:'KeepBest|None'=None):
+    def __init__(self,
+                 fname,                      # The checkpoint file
+                 offset:int=0,               # Epochs done before this fit (a fine-tune's frozen epoch), added to its epoch numbers
+                 start:int=0,                # Epochs of this fit already done (resuming): they are not saved again
+                 rows:list|None=None,        # The epoch table of the epochs already done
+                 keep:'KeepBest|None'=None): # The run's `KeepBest`, whose best epoch the checkpoint records
         self.fname, self.offset, self.start, self.rows, self.keep = Path(fname), offset, start, list(rows or []), keep
         self.epochs_done = offset + start
     def after_epoch(self):
@@ -73,7 +78,11 @@ class _Resumed(Callback):
 
 class KeepBest(SaveModelCallback):
     "fastai's `SaveModelCallback` on the validation loss, quietly: it records which epoch it kept, and skips the epochs a resumed fit skips"
-    def __init__(self, offset:int=0, start:int=0, best:float|None=None, best_epoch:int|None=None):
+    def __init__(self,
+                 offset:int=0,               # Epochs done before this fit, added to its epoch numbers
+                 start:int=0,                # Epochs of this fit already done (resuming), which it skips
+                 best:float|None=None,       # The best validation loss so far (resuming)
+                 best_epoch:int|None=None):  # And its epoch
         super().__init__(monitor='valid_loss', fname='best', reset_on_fit=False)
         self.offset, self.start, self.best, self.best_epoch = offset, start, best, best_epoch
     def after_epoch(self):

@@ -25,6 +25,10 @@ import json, html, threading, time, sys, re
 
 # %% ../nbs/14_serve.ipynb #d865f185
 MAX_BYTES = 20 * 2**20     # Largest upload accepted, per image
+
+def _size(n:float)->str:
+    "A number of bytes in words: '20 MB', '1.5 MB', or '1,000 bytes' below a megabyte"
+    return f"{n:,.0f} bytes" if n < 2**20 else f"{n/2**20:.3g} MB"
 MAX_FILES = 16             # Most images in one request
 LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]']   # The names this machine answers to: the Host a browser on it sends
 
@@ -137,7 +141,7 @@ def _capped(receive, limit:int):
         nonlocal seen
         msg = await receive()
         seen += len(msg.get('body', b''))
-        if seen > limit: raise _TooLarge(f"The upload is larger than {limit/2**20:.0f} MB")
+        if seen > limit: raise _TooLarge(f"The upload is larger than {_size(limit)}")
         return msg
     return capped
 
@@ -151,7 +155,7 @@ def serve_app(model,                          # A `Classifier`, or a learner `as
     "A web app that labels uploaded images with `model`: the page at `/`, the labels and probabilities as JSON at `/predict`"
     clf, max_bytes, max_pixels = as_classifier(model), ifnone(max_bytes, MAX_BYTES), ifnone(max_pixels, MAX_PIXELS)
     limit = max_files * (max_bytes + 4096) + 65536   # the most a request may send: every image at its largest, and room for the form
-    too_big = f"send at most {max_files} images of at most {max_bytes/2**20:.0f} MB each"
+    too_big = f"send at most {max_files} images of at most {_size(max_bytes)} each"
     lock = threading.Lock()                       # one batch through the model at a time
     def run(x):
         with lock: return clf.probs(x)
@@ -160,7 +164,7 @@ def serve_app(model,                          # A `Classifier`, or a learner `as
     async def predict(request):
         size = request.headers.get('content-length', '')
         if size.isdigit() and int(size) > limit:
-            return JSONResponse({'error': f"The upload is {int(size)/2**20:.0f} MB: {too_big}."}, 413)
+            return JSONResponse({'error': f"The upload is {_size(int(size))}: {too_big}."}, 413)
         request = Request(request.scope, _capped(request.receive, limit))
         try:
             async with request.form(max_files=max_files, max_fields=8) as form:
@@ -172,7 +176,7 @@ def serve_app(model,                          # A `Classifier`, or a learner `as
                     name = getattr(f, 'filename', None) or 'image'
                     data = await f.read(max_bytes + 1) if hasattr(f, 'read') else b''
                     if len(data) > max_bytes:
-                        results.append({'name': name, 'error': f"{name} is larger than {max_bytes/2**20:.0f} MB: send a smaller image."}); continue
+                        results.append({'name': name, 'error': f"{name} is larger than {_size(max_bytes)}: send a smaller image."}); continue
                     try: tensors.append(image_tensor(data, clf.size, max_pixels)); good.append(len(results)); results.append({'name': name})
                     except ImageError as e: results.append({'name': name, 'error': _plain(str(e).replace('The image', name))}); continue
                     if note := _small(data, clf.size): results[-1]['note'] = note

@@ -41,7 +41,7 @@ def per_class_thresholds(probs, targs, threshs:'Tensor|None'=None)->'Tensor':
 def cv_thresholds(probs, targs,
                   n_folds:int=5,        # Folds of the validation set
                   metric:str='f1_macro',# Metric that the single threshold maximises (per-class thresholds maximise per-class F1)
-                  seed:int=0)->pd.DataFrame:
+                  seed:int=0)->'pd.DataFrame':
     "Macro F1 on held-out folds of thresholds chosen on the other folds: 0.5, the best single, and per class"
     probs, targs = _as_probs_targs(probs, targs)
     if len(targs) < 2 * n_folds: raise ValueError(f"{len(targs)} validation images are too few for {n_folds} folds: "
@@ -95,7 +95,9 @@ def plot_per_class(f1s:dict,         # {name: per-class F1 values}
     df = pd.DataFrame({k: np.asarray(v) for k, v in f1s.items()}, index=vocab)
     rot = 0 if max(map(len, map(str, df.index))) < 6 else 90 if len(df) > 8 else 45   # long names: upright when many
     df.plot.bar(ax=axs[0, 0], rot=rot, width=0.8); axs[0, 0].set_ylabel('F1')
-    if df.isna().all(axis=1).any(): axs[0, 0].set_title('no bar: no positives to score', fontsize=9)
+    unscored = np.where(df.isna().all(axis=1))[0]
+    for i in unscored: axs[0, 0].text(i, 0.03, 'n/a', ha='center', va='bottom', rotation=90, fontsize=8, color='dimgrey')
+    if len(unscored): axs[0, 0].set_title('n/a: no positives to score (a missing bar is an F1 of 0)', fontsize=9)
     axs[0, 0].set_ylim(0, 1.2); axs[0, 0].legend(loc='upper center', ncol=len(df.columns))
     if threshs is not None:
         axs[0, 1].bar(range(len(df)), np.broadcast_to(np.asarray(threshs), len(df)), color='grey'); axs[0, 1].axhline(0.5, ls='--', c='k', lw=1)

@@ -18,7 +18,7 @@ from .cache import *
 from .learner import *
 from .learner import _check_arch, _version
 from .probe import *
-from .probe import _probe_key, _features_dir
+from .probe import _probe_key, _features_dir, _Runner
 from .resume import *
 from .resume import _set_rng_state, _phases, _train_dl
 from .loss import *
@@ -38,9 +38,10 @@ LOSSES = dict(zip(LOSS_NAMES, (BCEWithLogitsLossFlat, FocalLossMulti, Asymmetric
 class UsageError(ValueError):
     "A bad option or a bad combination of options"
 
-def _check_options(arch, size, epochs, lr, bs, valid_pct, loss, thresholds, keep, precision='auto'):
+def _check_options(arch, size, epochs, lr, bs, valid_pct, loss, thresholds, keep, precision='auto', runtime='auto'):
     try: check_values(size, epochs, lr, bs, valid_pct, loss, thresholds, keep, precision)     # the checks the command line makes before importing
     except ValueError as e: raise UsageError(str(e)) from None
+    if runtime not in RUNTIMES: raise UsageError(f"`runtime=` is {runtime!r}: choose one of {', '.join(map(repr, RUNTIMES))}.")
     try: build_model({'arch': arch, 'head': 'linear'}, 2) if arch in BACKBONES else _check_arch(arch)
     except ValueError as e: raise UsageError(str(e)) from None
 
@@ -130,13 +131,19 @@ def estimate(learn,                 # The learner of the run (its model is not c
              probe:bool,            # A linear probe: one forward pass of the body per image; else training
              epochs:int=1,          # Epochs of training
              images:int|None=None,  # Images whose features a probe computes (default: all; fewer when some are cached)
-             n:int=8                # Images in the timed batch
+             n:int=8,               # Images in the timed batch
+             precision:str='fp32',  # A probe's precision and runtime, as `fit_probe` resolved them
+             runtime:str='torch'
             )->float:
     "Seconds the run's longest phase will take on this machine, measured on one batch of `n` images"
     x, y = (t[:n] for t in learn.dls.train.store)
     b = learn.dls.after_batch(to_device(TensorImage(x), learn.dls.device))
     n_train, n_valid = len(learn.dls.train.store[0]), len(learn.dls.valid.store[0])
-    if probe: return _time_step(learn.model[0], b, y, learn.loss_func, False) / len(x) * ifnone(images, n_train + n_valid)
+    if probe:
+        if images == 0: return 0.
+        run = _Runner(learn, precision, runtime, False)      # the features as the probe will compute them
+        run(x); start = time.perf_counter(); run(x)         # one batch to warm up, one timed
+        return (time.perf_counter() - start) / len(x) * ifnone(images, n_train + n_valid)
     per_img = _time_step(learn.model, b, y, learn.loss_func, True) / len(x)
     return epochs * (per_img * n_train + per_img / 3 * n_valid)
 
@@ -179,8 +186,9 @@ def _ignored(probe, fine, arch, given:dict)->dict:
             drop(name, value, "is for training; the linear probe computes features once and fits a logistic regression per label "
                               "(pass `fine_tune=True` to train)")
         drop('loss', 'bce', "is for training; the linear probe's logistic regressions minimise binary cross entropy (pass `fine_tune=True` to train with it)")
-    elif given.get('precision') not in ('auto', 'fp32'):
-        drop('precision', 'auto', "is for a linear probe's features and for prediction; training runs in fp32")
+    else:
+        if given.get('precision') not in ('auto', 'fp32'): drop('precision', 'auto', "is for a linear probe's features and for prediction; training runs in fp32")
+        if given.get('runtime', 'auto') != 'auto': drop('runtime', 'auto', "is for a linear probe's features; training runs in PyTorch")
     if arch == 'small_cnn': drop('fine_tune', False, "needs a pretrained backbone; small_cnn trains from scratch")
     return applied
 
@@ -223,7 +231,8 @@ def _readme(settings:dict, held:str, files:list)->str:
     s = settings
     lines = [f"# Report of a multilabel_nb training run", "",
              f"{s['arch']} trained on {s['source']}: {s['n_train']} training and {s['n_valid']} validation images, {len(s['vocab'])} labels, "
-             f"{s['size']} pixels. Method: {s['method']}. Precision: {_PRECISION_TEXT[s['precision']]}.", "",
+             f"{s['size']} pixels. Method: {s['method']}. Precision: {_PRECISION_TEXT[s['precision']]}"
+             f"{'; features not already in the cache are computed by ONNX Runtime' if s.get('runtime') == 'onnx' else ''}.", "",
              f"**Thresholds in use**: {s['thresholds_in_use']}. {s['threshold_reason'][0].upper() + s['threshold_reason'][1:]}.", "", held, "",
              "## Files", ""]
     what = {'README.md': 'this description',
@@ -314,6 +323,7 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
                     valid_pct:float=0.25,       # Share of images for validation when the data has no split
                     seed:int=42,                # Random seed
                     precision:str='auto',       # Of a linear probe's features: 'auto' (fp32: bf16 changes some label sets), 'fp32' or 'bf16' (faster where the CPU has it)
+                    runtime:str='auto',         # What computes them: 'auto' (ONNX Runtime for fp32 on a CPU when installed), 'torch' or 'onnx'
                     digits:bool|None=None,      # The data is the built-in digits, which chooses their defaults (default: from `df.attrs`)
                     force:bool=False,           # Replace the report files in an existing `out`
                     resume:str|None=None,       # The `-interrupted` folder of a stopped run, to finish it with its own options
@@ -321,7 +331,7 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
                    )->'Path':
     "Train a multi-label classifier, choose its thresholds on held-out evidence, save it in both formats, and write a report to `out`"
     given = dict(arch=arch, size=size, fine_tune=fine_tune, epochs=epochs, lr=lr, lr_find=lr_find, keep=keep, bs=bs, aug=aug, loss=loss,
-                 thresholds=thresholds, valid_pct=valid_pct, seed=seed, precision=precision)
+                 thresholds=thresholds, valid_pct=valid_pct, seed=seed, precision=precision, runtime=runtime)
     world, rank = processes()
     verbose = verbose and rank == 0            # one process speaks for all
     say = print if verbose else noop
@@ -330,7 +340,7 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
         defaults_ = {k: v.default for k, v in inspect.signature(fit_tune_report).parameters.items()}
         ignored = [k for k, v in given.items() if v != defaults_[k] and v != saved['options'][k]]
         if ignored: warnings.warn(f"Resuming uses the options of the stopped run: {', '.join(f'`{k}=`' for k in ignored)} ignored.")
-        given, out, df = {'precision': 'auto', **saved['options']}, ifnone(out, saved['out']), ifnone(df, saved['data'])
+        given, out, df = {'precision': 'auto', 'runtime': 'auto', **saved['options']}, ifnone(out, saved['out']), ifnone(df, saved['data'])
         if df is None: raise ValueError(f"The stopped run in {resume} was trained on a DataFrame: pass the same rows as `df`.")
     data_args = dict(df) if isinstance(df, dict) else None
     df = load_data(**data_args) if data_args is not None else df
@@ -343,10 +353,12 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
     fine = g['fine_tune'] and arch != 'small_cnn'
     probe = arch != 'small_cnn' and not fine
     size = ifnone(g['size'], 48 if arch == 'small_cnn' else BACKBONES.get(arch, (None, 224))[1])
-    _check_options(arch, size, g['epochs'], g['lr'], g['bs'], g['valid_pct'], g['loss'], g['thresholds'], g['keep'], g['precision'])
+    _check_options(arch, size, g['epochs'], g['lr'], g['bs'], g['valid_pct'], g['loss'], g['thresholds'], g['keep'], g['precision'], g['runtime'])
     if probe and arch not in BACKBONES: raise UsageError(f"A linear probe needs an offline backbone ({', '.join(BACKBONES)}): pass one, or `fine_tune=True`.")
     g = _ignored(probe, fine, arch, g)
-    prec = resolve_precision(g['precision'], 'cuda' if torch.cuda.is_available() else 'cpu')   # of the probe's features
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    prec = resolve_precision(g['precision'], device)                # of the probe's features
+    rt = resolve_runtime(g['runtime'], prec, device) if probe else 'torch'
     epochs, lr = ifnone(g['epochs'], 3 if fine else 5), ifnone(g['lr'], 3e-3 if fine else 1e-2)
     label_delim(make_vocab(df['labels']))        # labels that no delimiter can write are refused now, not after training
     if world > 1 and probe:
@@ -378,17 +390,18 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
             learn = multilabel_learner(dls, arch, loss_func=loss_func, pretrained=arch != 'small_cnn', head='linear' if probe else 'fastai',
                                        **({'stages': (3, 4, 5)} if probe else {}))
             todo = _uncached(dls, arch, size, prec) if probe else None
-            took = estimate(learn, probe, epochs + (1 if fine else 0), images=todo)
+            took = estimate(learn, probe, epochs + (1 if fine else 0), images=todo, precision=prec, runtime=rt)
             cached = f", {n_train + n_valid - todo:,} of {n_train + n_valid:,} images' features already cached" if probe and todo < n_train + n_valid else ''
+            when = (f"every image's features are already cached, so it takes seconds to fit the head" if probe and todo == 0 else
+                    f"about {_duration(took)} on this machine" + (' to compute the features' + cached + ', then seconds to fit the head' if probe else ''))
             say(f"Training on {source}: {n_train:,} train / {n_valid:,} valid images, {dls.c} labels, {size} px. "
-                f"It runs {_plan(arch, probe, fine, epochs)}: about {_duration(took)} on this machine"
-                f"{' to compute the features' + cached + ', then seconds to fit the head' if probe else ''}.", flush=True)
+                f"It runs {_plan(arch, probe, fine, epochs)}: {when}.", flush=True)
             if took > 600 and not probe:
                 say(f"That is long: fine-tuning runs the whole network forward and backward over every image in every epoch. On a CPU, "
                     f"the default linear probe takes about {_duration(estimate(learn, True))} for these images (leave out `fine_tune`).", flush=True)
             if world > 1: say(f"{world} processes, with the same labels and split, each training on its share: batches of {bs} each, {bs * world} per step.")
             if probe:
-                learn = fit_probe(dls, arch, loss_func=loss_func, show=verbose and rank == 0, precision=prec)
+                learn = fit_probe(dls, arch, loss_func=loss_func, show=verbose and rank == 0, precision=prec, runtime=rt)
                 probs, targs = learn.valid_preds
             else:
                 if stage is not None: learn.path, learn.model_dir = stage.resolve(), '.'
@@ -439,7 +452,7 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
                 kept_epoch=learn.__dict__.get('best_epoch'), bs=bs, aug=g['aug'], loss=g['loss'], thresholds=g['thresholds'], seed=g['seed'],
                 valid_pct=g['valid_pct'], label_delim_read=df.attrs.get('label_delim'), n_train=n_train, n_valid=n_valid,
                 resumed_after_epoch=saved and saved['epochs_done'], threads=torch.get_num_threads(), processes=world,
-                precision=prec if probe else 'fp32'), say)
+                precision=prec if probe else 'fp32', runtime=learn.spec_fit['runtime'] if probe else 'torch'), say)
             res = _commit(stage, out)
         except KeyboardInterrupt:
             if rank == 0 and kept is None:
