@@ -155,12 +155,13 @@ def decode_cached(files,                   # Image files
 
 # %% ../nbs/05_cache.ipynb #4c3d2e1f
 def cache_info()->'pd.DataFrame':
-    "Each cache in `cache_dir()`, with its rows and its size on disk"
+    "Each cache in `cache_dir()`, with its rows (its files, for a folder of files such as the probe's heads) and its size on disk"
     rows = []
     for d in sorted(cache_dir().glob('*')) if cache_dir().exists() else []:
-        if not (d/'keys.txt').exists(): continue
-        size = sum(f.stat().st_size for f in d.iterdir() if f.is_file())
-        rows.append({'cache': d.name, 'rows': (d/'keys.txt').stat().st_size // _KEY, 'MB': round(size / 2**20, 1)})
+        if not d.is_dir(): continue
+        files = [f for f in d.iterdir() if f.is_file()]
+        n = (d/'keys.txt').stat().st_size // _KEY if (d/'keys.txt').exists() else len(files)
+        rows.append({'cache': d.name, 'rows': n, 'MB': round(sum(f.stat().st_size for f in files) / 2**20, 1)})
     return pd.DataFrame(rows, columns=['cache', 'rows', 'MB'])
 
 def clear_cache()->float:
