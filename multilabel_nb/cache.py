@@ -94,7 +94,7 @@ class CachedImages:
                  cls:type|None=None    # Tensor type of what indexing returns (e.g. `TensorImage`); None: a plain tensor
                 ): self.cache, self.rows, self.cls = cache, np.asarray(rows, np.int64), cls
     def __len__(self): return len(self.rows)
-    def __repr__(self): return f"CachedImages({len(self):,} images of {'x'.join(map(str, self.cache.shape))}, in {self.cache.folder.name})"
+    def __repr__(self): return f"CachedImages({len(self):,} image{'' if len(self) == 1 else 's'} of {'x'.join(map(str, self.cache.shape))}, in {self.cache.folder.name})"
     @property
     def shape(self): return (len(self), *self.cache.shape)
     @property

@@ -225,5 +225,7 @@ def run_server(model,                    # A model folder, its model.json, or a 
     hosts = (LOCAL_HOSTS if host in ('127.0.0.1', 'localhost', '::1') else ['*'] if host in ('0.0.0.0', '::', '')
              else [host, *LOCAL_HOSTS])                             # a page elsewhere can't reach a local server by renaming itself
     print(f"Serving {clf} on http://{host}:{port} (Ctrl-C to stop)", flush=True)
-    uvicorn.run(serve_app(clf, title=f"{name} · multilabel_nb", hosts=hosts), host=host, port=port,
-                log_level='info', timeout_graceful_shutdown=2)     # a line per request; Ctrl-C stops within 2 s, even with a browser connected
+    server = uvicorn.Server(uvicorn.Config(serve_app(clf, title=f"{name} · multilabel_nb", hosts=hosts), host=host, port=port,
+                                           log_level='info', timeout_graceful_shutdown=2))  # a line per request; Ctrl-C stops within 2 s
+    server.run()   # uvicorn stops on Ctrl-C or kill, then raises that signal again: the command ends as an interrupted one
+    if server.should_exit: raise KeyboardInterrupt     # where the signal was ignored when raised again (a notebook's child process)
