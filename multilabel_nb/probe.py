@@ -129,12 +129,16 @@ def _body_session(body:nn.Module, size:int):
         f.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(f, lambda p: _onnx_export(body, torch.zeros(2, 3, size, size), p, ['pixels'], ['features']))
     session = _onnx_session(str(f), torch.get_num_threads())
+    if str(f) in _CHECKED: return session        # its name is a hash of the weights and size: checked once per process
     x = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode(): ref = body(x).numpy()
     diff = np.abs(session.run(None, {'pixels': x.numpy()})[0] - ref).max()
     if not diff <= 1e-4 * (1 + np.abs(ref).max()):
         raise ValueError(f"ONNX Runtime's features differ from PyTorch's by up to {diff:.2g} here (its model: {f})")
+    _CHECKED.add(str(f))
     return session
+
+_CHECKED = set()   # body files whose session agreed with PyTorch in this process
 
 def body_features(learn,                 # A `head='linear'` learner (`fit_probe`)
                   x,                     # uint8 images (n, 3, size, size): `CachedImages`, or a tensor
