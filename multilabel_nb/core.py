@@ -1,4 +1,4 @@
-"""Multi-hot labels, the vocab, thresholds, and why a multi-label model ends in a sigmoid rather than a softmax.
+"""Multi-hot labels, the vocab, thresholds, and why a multi-label model's scores go through a sigmoid rather than a softmax.
 
 Docs: https://multilabel-nb.github.io/multilabel_nb/core.html.md"""
 

@@ -136,6 +136,7 @@ def StratifiedSplitter(valid_pct:float=0.25, # Share of items for validation
         vocab = make_vocab(labels)
         if not vocab: raise ValueError("No item has a label, so there is nothing to stratify on: use RandomSplitter instead.")
         Y = torch.stack([encode_labels(o, vocab) for o in labels]).numpy()
+        if Y.shape[1] == 1: Y = np.concatenate([Y, 1 - Y], 1)   # one label: stratify on having it or not (iterstrat needs two columns)
         msss = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=valid_pct, random_state=seed)
         train, valid = next(msss.split(np.zeros(len(Y)), Y))
         return L(train.tolist()), L(valid.tolist())

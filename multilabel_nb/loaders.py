@@ -246,6 +246,11 @@ def load_folders(path,                 # Folder with one subfolder per label (or
     if top: raise ValueError(f"{len(top)} image(s) sit directly in {path} (e.g. {top[0].name}), outside any label folder. "
                              "Move them into a folder named after their label, or remove them.")
     files, folder = [f for f, _ in found], [t for _, t in found]
+    if len(set(folder)) == 1:
+        csvs = sorted(p.name for p in path.glob('*.csv'))
+        hint = (f"It holds {csvs[0]}: to read the labels from that file, pass it as `data=`." if csvs else
+                "Put the images of each label in a folder of their own, side by side.")
+        raise ValueError(f"Every image under {path} is in one folder, {folder[0]!r}, so all would get the same label. {hint}")
     res = pd.DataFrame({'path': [str(f) for f in files], 'folder': folder,
                         'labels': [parse_labels(o, sep) if sep else [o] for o in folder]})
     res = _merge_same_files(res, f'the folders of {path}')

@@ -361,6 +361,9 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
     rt = resolve_runtime(g['runtime'], prec, device) if probe else 'torch'
     epochs, lr = ifnone(g['epochs'], 3 if fine else 5), ifnone(g['lr'], 3e-3 if fine else 1e-2)
     label_delim(make_vocab(df['labels']))        # labels that no delimiter can write are refused now, not after training
+    if df['labels'].map(lambda o: tuple(sorted(parse_labels(o)))).nunique() < 2:
+        raise ValueError(f"Every image in {df.attrs.get('source', 'the data')} has the same labels ({', '.join(sorted(parse_labels(df['labels'].iloc[0]))) or 'none'}): "
+                         "a model would have nothing to tell apart. Add images that have other labels, or none.")
     if world > 1 and probe:
         say(f"A linear probe computes each image's features once and fits in seconds: it runs in one process, and the other "
             f"{world - 1} have nothing to do. Pass `fine_tune=True` to train on all {world}.")
