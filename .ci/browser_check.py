@@ -5,8 +5,9 @@
 Lesson 14 tests the server over HTTP with starlette's TestClient; this script checks the page itself, as a
 user meets it: it trains a small model on the built-in digits, serves it, opens the page in Chromium, uploads
 two images and a file that is not an image, moves the all-classes slider to the top, then the slider of one
-class of the first image to the bottom, and presses the reset button. After each step it checks what the page says and saves a
-screenshot (OUT/1-page.png ... OUT/5-reset.png). It exits 1, naming the step, if a check fails.
+class of the first image to the bottom (the all-classes value then reads 'mixed'), presses the reset button, and uploads
+again after the server has stopped. After each step it checks what the page says and saves a screenshot (OUT/1-page.png
+... OUT/6-server-gone.png). It exits 1, naming the step, if a check fails.
 
 It needs Debian's `chromium` and `chromium-driver` and the `selenium` package, which the project does not
 install (CI machines may lack a browser); `.ci/browser-check` sets them up. It runs the project's own
@@ -21,6 +22,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent
+NONE = '(none of these)'   # how the page says that no class reaches its threshold (`multilabel_nb.core.NONE`)
 EXE = ROOT/'.venv'/'bin'/'multilabel-nb'
 
 def fail(step, msg): sys.exit(f"browser check, {step}: {msg}")
@@ -57,18 +59,19 @@ def main(out):
         driver.get(url)
         sliders = driver.find_elements(By.CSS_SELECTOR, '#per input[type=range]')
         if len(sliders) != len(split['vocab']): fail('page', f"{len(sliders)} class sliders for {len(split['vocab'])} classes")
+        if not driver.title.startswith('run '): fail('page', f"the title {driver.title!r} does not name the model's folder")
         driver.save_screenshot(str(out/'1-page.png'))
 
         driver.find_element(By.ID, 'files').send_keys('\n'.join(str(p) for p in [*imgs, bad]))
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#cards .card')) == 3)
         first = answers(driver)
         if 'not an image' not in first[2] and 'decode' not in first[2]: fail('upload', f"the non-image got {first[2]!r}, not a clear error")
-        if not all(a.startswith(('Labels:', 'None of these')) for a in first[:2]): fail('upload', f"unexpected answers {first[:2]}")
+        if not all(a.startswith(('Labels:', NONE)) for a in first[:2]): fail('upload', f"unexpected answers {first[:2]}")
         driver.save_screenshot(str(out/'2-uploaded.png'))
 
         top = driver.find_element(By.ID, 'all'); top.click(); top.send_keys(Keys.END)   # every threshold to 0.99
         raised = answers(driver)
-        if not all(a.startswith('None of these') for a in raised[:2]): fail('all-classes slider', f"at 0.99 the answers are {raised[:2]}")
+        if not all(a.startswith(NONE) for a in raised[:2]): fail('all-classes slider', f"at 0.99 the answers are {raised[:2]}")
         driver.save_screenshot(str(out/'3-all-high.png'))
 
         if not first[0].startswith('Labels: '): fail('upload', f"the first image got {first[0]!r}: the check needs a label for it")
@@ -77,13 +80,21 @@ def main(out):
         one.click(); one.send_keys(Keys.HOME)                                   # ...with its threshold at 0.01
         lowered = answers(driver)
         if lowered[0] != f'Labels: {cls0}': fail('one-class slider', f"with class {cls0!r} at 0.01 the answers are {lowered[:2]}")
+        if driver.find_element(By.ID, 'allv').text != 'mixed': fail('one-class slider', f"the all-classes value reads {driver.find_element(By.ID, 'allv').text!r}, not 'mixed'")
         driver.save_screenshot(str(out/'4-one-low.png'))
 
         driver.find_element(By.ID, 'reset').click()
         if answers(driver) != first: fail('reset', f"after reset the answers are {answers(driver)}, not {first}")
         driver.save_screenshot(str(out/'5-reset.png'))
         if server.poll() is not None: fail('serve', 'the server stopped')
-        print("browser check passed. Answers:", *[f"  uploaded: {first}", f"  all at 0.99: {raised}", f"  {cls0!r} at 0.01: {lowered}"], sep='\n')
+
+        server.terminate(); server.wait(timeout=30)                             # the server goes away; the page is still open
+        driver.find_element(By.ID, 'files').send_keys(str(imgs[0]))
+        wait.until(lambda d: 'Labelling' not in d.find_element(By.ID, 'cards').text)
+        gone = driver.find_element(By.ID, 'cards').text
+        if not gone.startswith('The server did not answer'): fail('server gone', f"an upload to a stopped server shows {gone!r}")
+        driver.save_screenshot(str(out/'6-server-gone.png'))
+        print("browser check passed. Answers:", *[f"  uploaded: {first}", f"  all at 0.99: {raised}", f"  {cls0!r} at 0.01: {lowered}", f"  server gone: {gone!r}"], sep='\n')
         print(f"screenshots: {', '.join(sorted(p.name for p in out.glob('*.png')))} in {out}")
     finally:
         if driver: driver.quit()

@@ -41,6 +41,7 @@ def read_image(fn,                      # Image file, or its bytes
               )->'Image.Image':
     "Open `fn` as an RGB image, upright (EXIF), on white where transparent, 16-bit scaled, optionally resized"
     name, max_pixels = 'The image' if isinstance(fn, bytes) else str(fn), ifnone(max_pixels, MAX_PIXELS)
+    if isinstance(fn, bytes) and not fn: raise ImageError(f"{name} is empty (0 bytes).")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)
@@ -59,7 +60,7 @@ def read_image(fn,                      # Image file, or its bytes
     except Image.DecompressionBombError as e: raise ImageError(f"{name} is refused as a possible decompression bomb ({e}).") from None
     except Exception as e:
         why = re.sub(r'\s*<[^<>]* at 0x[0-9a-f]+>', '', str(e))    # PIL names the in-memory file object: no use to a reader
-        raise ImageError(f"{name} does not decode as an image ({type(e).__name__}: {why}).") from None
+        raise ImageError(f"{name} does not decode as an image ({why or type(e).__name__}).") from None
 
 # %% ../nbs/04_images.ipynb #c7a2c2d6
 def image_tensor(fn,                      # Image file, or its bytes

@@ -167,8 +167,10 @@ def write_predictions(model,                # A model folder (`save_classifier`)
         warnings.simplefilter('ignore')       # the skipped files are listed below, once
         res = predict_files(clf, paths, bs=bs, probs=probs)
     skipped = res.attrs['skipped']
-    if not len(res): raise ValueError(f"None of the {len(skipped)} file(s) could be used as an image (e.g. {next(iter(skipped.items()), ('', ''))[1]}): "
-                                      "nothing was written. Pass image files or folders of images.")
+    if not len(res):
+        f, why = next(iter(skipped.items()), ('', ''))
+        raise ValueError(f"None of the {len(skipped)} file(s) could be used as an image, e.g. {Path(f).name}: {why} "
+                         "Nothing was written: pass image files or folders of images.")
     if skipped: print(f"Skipped {len(skipped)} file(s) that cannot be used" + (f"; they are in {out} with their reason" if out else '') + ':', file=sys.stderr)
     for f, why in skipped.items(): print(f"  {f}: {why}", file=sys.stderr)
     notes = res.attrs['notes']

@@ -25,6 +25,7 @@ from .loss import *
 from .metrics import *
 from .thresholds import *
 from .inference import *
+from .inference import _csv_text
 from .cli import check_values, LOSS_NAMES, THRESHOLDS
 from fastai.distributed import *
 from accelerate import PartialState
@@ -212,10 +213,6 @@ def _same_data(df, split, resume):
     return now.loc[old['path']].assign(is_valid=old['is_valid'].map({'True': True, 'False': False}).values).reset_index(drop=True)
 
 # %% ../nbs/16_training.ipynb #1d9e05be
-def _csv_cell(s:str)->str:
-    "Text made safe for a spreadsheet: a cell starting with = + - @ (a formula to Excel and LibreOffice) gets a leading apostrophe"
-    return f"'{s}" if isinstance(s, str) and s[:1] in ('=', '+', '-', '@', '\t', '\r') else s
-
 def _thresh_text(t:Tensor, vocab:list)->str:
     "The thresholds in use, in words"
     t = t.expand(len(vocab))
@@ -274,14 +271,15 @@ def _write_report(stage, learn, df, probs, targs, choice, counts, settings, say=
         curve = threshold_curve(probs, targs)
     metrics.to_csv(stage/'metrics.csv')
     per.insert(0, 'threshold', thresh.numpy().round(4))
+    per.index = per.index.map(_csv_text)                  # class names, as safe for a spreadsheet as every other label cell
     per.to_csv(stage/'per_class.csv')
     if cv is not None: cv.to_csv(stage/'thresholds_cv.csv')
     epoch_table(learn).to_csv(stage/'epochs.csv')
-    split = pd.DataFrame({'path': df['path'].map(_csv_cell), 'labels': [_csv_cell(join_labels(o, sep)) for o in df['labels']], 'is_valid': df['is_valid']})
+    split = pd.DataFrame({'path': df['path'].map(_csv_text), 'labels': [_csv_text(join_labels(o, sep)) for o in df['labels']], 'is_valid': df['is_valid']})
     split.to_csv(stage/'split.csv', index=False)
     valid = split[split['is_valid']].drop(columns='is_valid').reset_index(drop=True)
-    valid['predicted'] = [_csv_cell(join_labels(o, sep)) for o in decode_labels(probs, vocab, thresh)]
-    pd.concat([valid, pd.DataFrame(probs.numpy().astype('float64').round(6), columns=vocab)], axis=1).to_csv(stage/'valid_preds.csv', index=False)
+    valid['predicted'] = [_csv_text(join_labels(o, sep)) for o in decode_labels(probs, vocab, thresh)]
+    pd.concat([valid, pd.DataFrame(probs.numpy().astype('float64').round(6), columns=[_csv_text(c) for c in vocab])], axis=1).to_csv(stage/'valid_preds.csv', index=False)
     best_t = float(best_threshold(probs, targs)[0])
     fig = plot_threshold_curve(curve, chosen={'f1_macro': best_t}, in_use=thresh, chosen_label='best single threshold (in-sample)').figure
     fig.savefig(stage/'threshold_curve.png', dpi=100, bbox_inches='tight'); plt.close(fig)
