@@ -20,7 +20,7 @@ from .learner import _check_arch, _version
 from .probe import *
 from .probe import _probe_key, _features_dir, _Runner, _RUNTIMES
 from .resume import *
-from .resume import _set_rng_state, _phases, _train_dl
+from .resume import set_rng_states, fit_phases, _train_dl
 from .loss import *
 from .metrics import *
 from .thresholds import *
@@ -113,7 +113,7 @@ class PlainProgress(Callback):
         done = (self.epoch - self.start + in_epoch) / max(self.n_epoch - self.start, 1)
         left = (now - self.t0) * (1 - done) / max(done, 1e-6)
         what = f"batch {self.iter + 1}/{self.n_iter}" if self.training else f"validating, batch {self.iter + 1}/{self.n_iter}"
-        print(f"epoch {self.epoch + 1}/{self.n_epoch}: {what}, about {_duration(left)} left", flush=True)
+        print(f"epoch {self.epoch} ({self.epoch + 1} of {self.n_epoch}): {what}, about {_duration(left)} left", flush=True)   # numbered as the table numbers it
     def after_fit(self): self.learn.logger = self.old_logger
 
 # %% ../nbs/16_training.ipynb #3f5f7e2a
@@ -418,7 +418,7 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
                 start = state['epochs_done'] if state else 0
                 if state:
                     learn.model.load_state_dict(state['model'])
-                    _set_rng_state(dls, state['rng'])
+                    set_rng_states(dls, state['rng'])
                     if stage is not None and (Path(resume)/'best.pth').exists(): shutil.copy(Path(resume)/'best.pth', stage/'best.pth')
                     say(f"Resuming after {start} of its {epochs + (1 if fine else 0)} epochs.")
                 plain = verbose and not _interactive()
@@ -430,7 +430,7 @@ def fit_tune_report(df:'pd.DataFrame|dict|None'=None, # Rows with `path` and `la
                     # distrib_ctx outermost: it takes fastai's progress bar off the other ranks, and puts it back as it leaves
                     with (learn.distrib_ctx(sync_bn=cuda, cpu=not cuda) if world > 1 else contextlib.nullcontext()), \
                          (learn.no_bar() if plain or not verbose else contextlib.nullcontext()), (contextlib.nullcontext() if verbose else learn.no_logging()):
-                        rows = train_epochs(learn, _phases(fine, epochs, lr), ckpt, start, state, g['keep'], cbs)
+                        rows = train_epochs(learn, fit_phases(fine, epochs, lr), ckpt, start, state, g['keep'], cbs)
                 except KeyboardInterrupt:
                     if stage is not None and ckpt.exists():
                         kept = _keep_stopped(stage, out, ckpt, df, dict(g, lr=lr, epochs=epochs, lr_find=False), data_args, epochs + (1 if fine else 0), say)
