@@ -152,13 +152,13 @@ def body_features(learn,                 # A `head='linear'` learner (`fit_probe
     n_feat, p = learn.model[0].num_features, resolve_precision(precision, learn.dls.device)
     run = _Runner(learn, p, resolve_runtime(runtime, p, learn.dls.device), runtime == 'onnx')
     if not (cache and isinstance(x, CachedImages)):
-        res = [run(x[i:i+bs]) for i in progress(range(0, len(x), bs), what=f'features of {len(x):,} images{run.by}', show=show)]
+        res = [run(x[i:i+bs]) for i in progress(range(0, len(x), bs), what=f'features of {len(x):,} images{run.by}, batches of {bs}', show=show)]
         learn.features_runtime = run.runtime
         return torch.cat(res) if res else torch.zeros(0, n_feat)
     fc, keys = RowCache(_features_dir(cache, p), (n_feat,), 'float32'), x.keys
     with fc.writing():     # one process computes, the others wait, then read
         todo = list({k: i for i, k in reversed(list(enumerate(keys))) if k not in fc.index}.values())
-        for i in progress(range(0, len(todo), bs), what=f'features of {len(todo):,} images ({len(x) - len(todo):,} cached){run.by}', show=show):
+        for i in progress(range(0, len(todo), bs), what=f'features of {len(todo):,} images ({len(x) - len(todo):,} cached){run.by}, batches of {bs}', show=show):
             pos = todo[i:i+bs]
             fc.append([keys[j] for j in pos], run(x[pos]).numpy())
     learn.features_runtime = run.runtime      # what computed them: PyTorch, when ONNX Runtime failed its check
