@@ -6,15 +6,17 @@ here (smooth random colour fields with a few shapes, so they compress like photo
 the library's small_cnn at 224 px, so that the figures measure the data path (decoding, the cache, streaming), not a
 backbone. The decoded-image cache is a fresh folder for each case (`MULTILABEL_NB_CACHE`). The cases, and their targets:
 
-- `predict_files` at 1,000, 5,000 and 20,000 images: peak RSS flat within 10%;
+- `write_predictions` (what `multilabel-nb predict` runs: `predict_files`, in a process whose heap `limit_heap` keeps
+  from fragmenting) at 1,000, 5,000 and 20,000 images, writing a CSV: peak RSS flat within 10%;
 - training (one epoch) at 5,000 and 20,000 images: the 20,000 case under 3 GB;
 - the 5,000-image training under `torchrun --nproc_per_node 2`: the two processes' summed peak PSS (proportional set
   size: shared pages split between the processes that share them) under 1.5x one process's;
 - decoding 5,000 images into an empty cache (a first run) against decoding them into memory: within 15%;
 - the default `multilabel-nb train` on planet_sample, run twice with one cache: the second under 25% of the first.
 
-`--quick` runs 1/10 of the image counts (a check that the script works, not the figures)."""
-import sys, os, json, subprocess, tempfile, time, threading, shutil, argparse
+`--quick` runs 1/10 of the image counts (a check that the script works, not the figures); `--only predict` (or `train`,
+`dist`, `decode`, `planet`) runs one group of cases."""
+import sys, os, json, subprocess, tempfile, time, threading, shutil, argparse, contextlib
 from pathlib import Path
 from _common import BENCH, ROOT, append_results, md_table, peak_rss_mb, shared_set, Timer
 
@@ -63,13 +65,13 @@ def frame(folder, n):
 def child(work, folder, n, model_dir):
     "One workload in this process; prints its figures as JSON"
     import warnings; warnings.simplefilter('ignore')
-    from multilabel_nb.all import multilabel_dls, multilabel_learner, save_classifier, load_classifier, predict_files, processes, \
+    from multilabel_nb.all import multilabel_dls, multilabel_learner, save_classifier, load_classifier, write_predictions, processes, \
         decode_images, decode_cached, L
     folder, n = Path(folder), int(n)
     res = {'images': n}
     if work == 'predict':
         files = L(sorted(folder.glob('*.jpg'))[:n])
-        with PeakPSS() as p: predict_files(load_classifier(model_dir), files, show=False)
+        with PeakPSS() as p, contextlib.redirect_stdout(sys.stderr): write_predictions(load_classifier(model_dir), files, out=Path(model_dir)/f'p{n}.csv', force=True)
     elif work == 'model':
         dls = multilabel_dls(frame(folder, 200), size=224, show=False)
         save_classifier(multilabel_learner(dls, 'small_cnn', pretrained=False), model_dir)
@@ -102,39 +104,44 @@ def run(args, env=None, launcher=()):
     if r.returncode: sys.exit(f"{' '.join(map(str, args))} failed:\n{r.stderr[-3000:]}")
     return [json.loads(l) for l in r.stdout.splitlines() if l.startswith('{')]
 
-def main(quick=False):
+def main(quick=False, only=None):
     import pandas as pd
     k = 10 if quick else 1
     work = Path(tempfile.mkdtemp(prefix='bench_memory_'))
     imgs, out = work/'images', []
     try:
         cache = lambda name: {'MULTILABEL_NB_CACHE': str(work/f'cache_{name}'), 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '2')}
-        make_images(imgs, 20_000 // k)
-        run(['model', imgs, 0, work/'model'], cache('model'))
-        pred = {n: run(['predict', imgs, n, work/'model'], cache('predict'))[0] for n in (1_000 // k, 5_000 // k, 20_000 // k)}
-        peaks = [r['peak RSS MB'] for r in pred.values()]
-        for n, r in pred.items(): out.append((f'predict_files, {n:,} images', r['peak RSS MB'], ''))
-        flat = max(peaks) / min(peaks)
-        out.append(('predict: largest / smallest peak', f'{flat:.3f}', f"{'met' if flat <= 1.10 else 'MISSED'}: at most 1.10"))
-        train = {n: run(['train', imgs, n, ''], cache(f'train{n}'))[0] for n in (5_000 // k, 20_000 // k)}
-        for n, r in train.items(): out.append((f'training, {n:,} images (one epoch)', r['peak RSS MB'], ''))
-        big = train[20_000 // k]['peak RSS MB']
-        out.append((f'training, {20_000 // k:,} images: peak RSS', f'{big:.0f}', f"{'met' if big < 3000 else 'MISSED'}: under 3,000 MB"))
+        want = lambda group: only in (None, group)
+        planet = shared_set('planet_sample') if want('planet') else None
+        make_images(imgs, 20_000 // k if want('predict') or want('train') else 5_000 // k)
+        if want('predict'):
+            run(['model', imgs, 0, work/'model'], cache('model'))
+            pred = {n: run(['predict', imgs, n, work/'model'], cache('predict'))[0] for n in (1_000 // k, 5_000 // k, 20_000 // k)}
+            peaks = [r['peak RSS MB'] for r in pred.values()]
+            for n, r in pred.items(): out.append((f'predict (write_predictions), {n:,} images', r['peak RSS MB'], ''))
+            flat = max(peaks) / min(peaks)
+            out.append(('predict: largest / smallest peak', f'{flat:.3f}', f"{'met' if flat <= 1.10 else 'MISSED'}: at most 1.10"))
+        if want('train'):
+            train = {n: run(['train', imgs, n, ''], cache(f'train{n}'))[0] for n in (5_000 // k, 20_000 // k)}
+            for n, r in train.items(): out.append((f'training, {n:,} images (one epoch)', r['peak RSS MB'], ''))
+            big = train[20_000 // k]['peak RSS MB']
+            out.append((f'training, {20_000 // k:,} images: peak RSS', f'{big:.0f}', f"{'met' if big < 3000 else 'MISSED'}: under 3,000 MB"))
         n = 5_000 // k
-        # The decoded images are read with pread, not mapped: they sit in the page cache, counted once for the machine
-        # and in no process's RSS or PSS. So this compares what each process holds of its own (code, model, batches).
-        one = run(['train', imgs, n, ''], cache('dist'))[0]               # fills the cache that the two processes then share
-        one = run(['train', imgs, n, ''], cache('dist'))[0]               # one process on the warm cache: the comparison
-        two = run(['train', imgs, n, ''], cache('dist'), launcher=(sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2'))
-        both = sum(r['peak PSS MB'] for r in two)
-        out.append((f'training, {n:,} images, 1 process: peak PSS', f"{one['peak PSS MB']:.0f}", ''))
-        out.append((f'training, {n:,} images, 2 processes (torchrun): summed peak PSS', f'{both:.0f}',
-                     f"{both / one['peak PSS MB']:.2f}x one process: {'met' if both < 1.5 * one['peak PSS MB'] else 'MISSED'} (under 1.5x)"))
-        mem = min(run(['decode_memory', imgs, n, ''], cache(f'm{i}'))[0]['seconds'] for i in range(2))
-        cold = min(run(['decode_cache', imgs, n, ''], cache(f'c{i}'))[0]['seconds'] for i in range(2))
-        out.append((f'decoding {n:,} images: into memory / into an empty cache, s', f'{mem:.1f} / {cold:.1f}',
-                     f"{cold / mem:.2f}x: {'met' if cold <= 1.15 * mem else 'MISSED'} (at most 1.15x)"))
-        planet = shared_set('planet_sample')
+        if want('dist'):
+            # The decoded images are read with pread, not mapped: they sit in the page cache, counted once for the machine
+            # and in no process's RSS or PSS. So this compares what each process holds of its own (code, model, batches).
+            one = run(['train', imgs, n, ''], cache('dist'))[0]               # fills the cache that the two processes then share
+            one = run(['train', imgs, n, ''], cache('dist'))[0]               # one process on the warm cache: the comparison
+            two = run(['train', imgs, n, ''], cache('dist'), launcher=(sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2'))
+            both = sum(r['peak PSS MB'] for r in two)
+            out.append((f'training, {n:,} images, 1 process: peak PSS', f"{one['peak PSS MB']:.0f}", ''))
+            out.append((f'training, {n:,} images, 2 processes (torchrun): summed peak PSS', f'{both:.0f}',
+                        f"{both / one['peak PSS MB']:.2f}x one process: {'met' if both < 1.5 * one['peak PSS MB'] else 'MISSED'} (under 1.5x)"))
+        if want('decode'):
+            mem = min(run(['decode_memory', imgs, n, ''], cache(f'm{i}'))[0]['seconds'] for i in range(2))
+            cold = min(run(['decode_cache', imgs, n, ''], cache(f'c{i}'))[0]['seconds'] for i in range(2))
+            out.append((f'decoding {n:,} images: into memory / into an empty cache, s', f'{mem:.1f} / {cold:.1f}',
+                        f"{cold / mem:.2f}x: {'met' if cold <= 1.15 * mem else 'MISSED'} (at most 1.15x)"))
         if planet:
             cmd = [str(Path(sys.executable).parent/'multilabel-nb'), 'train', '--data', str(planet/'labels.csv'), '--folder', str(planet/'train'),
                    '--fname-col', 'image_name', '--label-col', 'tags']
@@ -149,7 +156,7 @@ def main(quick=False):
     finally: shutil.rmtree(work, ignore_errors=True)
     tab = pd.DataFrame(out, columns=['case', 'MB, s or ratio', 'target']).set_index('case')
     tab['MB, s or ratio'] = [f'{v:.0f}' if isinstance(v, float) else v for v in tab['MB, s or ratio']]
-    append_results('Memory and repeated runs' + (' (--quick: 1/10 of the images)' if quick else ''),
+    append_results('Memory and repeated runs' + (' (--quick: 1/10 of the images)' if quick else '') + (f' (--only {only})' if only else ''),
                    'synthetic 256-px JPEGs with random labels from 8 classes, small_cnn at 224 px, batch size 64'
                    + ('; planet_sample (1,000 JPEGs) for the repeated default run' if planet else ''), md_table(tab))
 
@@ -158,4 +165,5 @@ if __name__ == '__main__':
     else:
         p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
         p.add_argument('--quick', action='store_true', help='1/10 of the images: a check that the script runs')
-        main(p.parse_args().quick)
+        p.add_argument('--only', choices=['predict', 'train', 'dist', 'decode', 'planet'], help='run one group of cases')
+        a = p.parse_args(); main(a.quick, a.only)

@@ -219,6 +219,7 @@ def run_server(model,                    # A model folder, its model.json, or a 
               ):
     "Load a saved model and serve its page until Ctrl-C, logging each request: what `multilabel-nb serve` does"
     import uvicorn
+    limit_heap()                                                    # a program of its own: memory flat however many images it labels
     clf = load_classifier(model, trust_pickle=trust_pickle, precision=precision)
     p = Path(model).resolve()
     name = (p.parent if p.is_file() else p).name                    # the run folder: what the user called the model
