@@ -79,7 +79,6 @@ def child(work, folder, n, model_dir):
     elif work == 'train':
         world, rank = processes()
         from fastai.distributed import distrib_ctx
-        import contextlib
         df = frame(folder, n)
         with PeakPSS() as p:
             if world > 1:
