@@ -12,6 +12,7 @@ from .core import *
 from .images import *
 from .inference import *
 from .images import _small
+from .inference import limit_heap
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
