@@ -302,6 +302,12 @@ def load_data(data:'str|Path|None'=None, # A folder of label folders, or a CSV o
         df.attrs.update(source=f'the one-hot CSV {_shown(data)}')
         return df
     if label_delim == '': raise ValueError("`label_delim=` is empty: pass the character between labels, e.g. ',', or leave it out to detect it.")
+    if (fname_col, label_col) == ('fname', 'labels'):       # the defaults, on a CSV of two other columns: read it as fastai's `from_csv` does
+        cols = [c for c in _read_csv(data, nrows=0).columns if c != ifnone(valid_col, 'is_valid')]
+        if len(cols) == 2 and not {'fname', 'labels'} & set(cols):
+            fname_col, label_col = cols
+            warnings.warn(f"{_shown(data)} has no 'fname' or 'labels' column: reading the file names from {fname_col!r} and the labels "
+                          f"from {label_col!r}, its two columns, as fastai's `from_csv` does (name others with `fname_col=`, `label_col=`).")
     df = load_pascal(data.parent, csv=data.name, folder=img_dir.resolve(), fname_col=fname_col, label_col=label_col,
                      valid_col=ifnone(valid_col, 'is_valid'), sep=label_delim, suffix=suffix)
     df.attrs.update(source=f'the CSV {_shown(data)}')
