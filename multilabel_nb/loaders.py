@@ -266,8 +266,8 @@ def load_folders(path,                 # Folder with one subfolder per label (or
 # %% ../nbs/03_label_files.ipynb #ld03b
 def load_data(data:'str|Path|None'=None, # A folder of label folders, or a CSV of labels; `None`: the built-in digits
               folder:'str|Path|None'=None, # Image folder of a CSV (default: its `train/` subfolder if there is one, else its folder)
-              fname_col:str='fname',   # CSV column of image file names
-              label_col:str='labels',  # CSV column of delimited labels
+              fname_col:str='fname',   # CSV column of image file names (a CSV of just two other columns: the first)
+              label_col:str='labels',  # CSV column of delimited labels (a CSV of just two other columns: the second)
               label_delim:str|None=None, # Delimiter between labels in `label_col` (default: detected)
               suffix:str|None=None,    # Extension to add to the file names of a CSV (default: detected)
               onehot:bool=False,       # The CSV has one 0/1 column per label
