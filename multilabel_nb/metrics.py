@@ -141,8 +141,7 @@ def plot_threshold_curve(curve:'pd.DataFrame',       # From `threshold_curve`
     for m in metrics: ax.plot(curve.index, curve[m], label=m)
     for m, t in (chosen or {}).items():
         y = curve[m].iloc[np.abs(curve.index.values - t).argmin()]
-        ax.plot([t], [y], 'ko')
-        ax.annotate(f"{chosen_label + ': ' if chosen_label else ''}{m} {y:.3f}\nat {t:.2f}", (t, y), textcoords='offset points', xytext=(5, -28), fontsize=8)
+        ax.plot([t], [y], 'ko', label=f"{chosen_label or 'chosen'}: {m} {y:.3f} at {t:.2f}")   # in the legend: a label by the point would cover the curves
     if in_use is not None:
         t = torch.as_tensor(in_use, dtype=torch.float32).flatten()
         if (t == t[0]).all(): ax.axvline(t[0].item(), color='crimson', ls='--', lw=1.5, label=f'in use: {t[0].item():.2f} for every class')
