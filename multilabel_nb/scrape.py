@@ -10,7 +10,7 @@ __all__ = ['search_images', 'download_images_to', 'build_image_set']
 # %% ../nbs/01_scraping.ipynb #022c87b5
 from .core import *
 from .images import progress, _file_hash
-import hashlib, io, time, functools, urllib.request, urllib.error
+import hashlib, io, re, time, functools, urllib.request, urllib.error
 from concurrent.futures import ThreadPoolExecutor
 
 # %% ../nbs/01_scraping.ipynb #64ce6293
@@ -66,7 +66,9 @@ def _check_image(data, max_size):
             if max_size and max(im.size) > max_size: im.thumbnail((max_size, max_size))
             buf = io.BytesIO(); im.save(buf, 'JPEG', quality=90)
             return buf.getvalue(), None
-    except Exception as e: return None, f'not a readable image ({type(e).__name__})'
+    except Exception as e:                 # PIL names the in-memory file object in its message: of no use to a reader
+        why = re.sub(r'\s*<[^<>]* at 0x[0-9a-f]+>', '', str(e)).strip()
+        return None, f"not a readable image ({why or type(e).__name__})"
 
 
 def _writable_dir(dest):
