@@ -1,5 +1,5 @@
 "Helpers the benchmark scripts share: where the data is, what machine this is, and appending to RESULTS.md"
-import os, sys, platform, datetime, time, resource, subprocess
+import os, sys, json, platform, datetime, time, resource, subprocess
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -72,3 +72,10 @@ class Timer:
     "Context manager: `.s` is the elapsed wall time in seconds"
     def __enter__(self): self.t0 = time.perf_counter(); return self
     def __exit__(self, *a): self.s = time.perf_counter() - self.t0
+
+def run_child(script:str, args, env=None, launcher=()) -> list:
+    "Run `bench/script --child ARGS` in fresh process(es) (under `launcher`, e.g. torchrun, if given); the JSON lines it printed"
+    cmd = [*launcher, *([sys.executable] if not launcher else []), str(BENCH/script), '--child', *map(str, args)]
+    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if r.returncode: sys.exit(f"{script} {' '.join(map(str, args))} failed:\n{r.stderr[-3000:]}")
+    return [json.loads(l) for l in r.stdout.splitlines() if l.startswith('{')]

@@ -9,9 +9,9 @@ uses, so the figure is the peak resident memory (RSS) above that process's own b
   and a copy for each conversion.
 
 The images are made here: a smooth colour field with a few shapes, saved as a PNG and as a quality-90 JPEG."""
-import sys, os, json, subprocess, tempfile, shutil, argparse
+import sys, json, tempfile, shutil, argparse
 from pathlib import Path
-from _common import BENCH, append_results, md_table, peak_rss_mb, Timer
+from _common import append_results, md_table, peak_rss_mb, run_child, Timer
 
 W, H, SIZE = 9_400, 9_360, 224
 
@@ -37,11 +37,6 @@ def child(how, f):
     assert im.size == (SIZE, SIZE)
     print(json.dumps({'MB': peak_rss_mb() - base, 's': t.s}))
 
-def run(how, f):
-    r = subprocess.run([sys.executable, str(BENCH/'large_image.py'), '--child', how, str(f)], capture_output=True, text=True)
-    if r.returncode: sys.exit(f"{how} on {f.name} failed:\n{r.stderr[-3000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
-
 def main():
     import pandas as pd
     work = Path(tempfile.mkdtemp(prefix='bench_large_'))
@@ -51,7 +46,7 @@ def main():
         for fmt in ('jpg', 'png'):
             f = work/f'big.{fmt}'
             for how, name in (('read_image', 'read_image'), ('plain', "Image.open().convert('RGB').resize()")):
-                r = min((run(how, f) for _ in range(2)), key=lambda o: o['MB'])
+                r = min((run_child('large_image.py', [how, f])[-1] for _ in range(2)), key=lambda o: o['MB'])
                 rows[f"{fmt.upper()} ({f.stat().st_size / 2**20:.0f} MB file), {name}"] = {'peak RSS above baseline, MB': f"{r['MB']:.0f}", 'seconds': f"{r['s']:.2f}"}
     finally: shutil.rmtree(work, ignore_errors=True)
     tab = pd.DataFrame(rows).T

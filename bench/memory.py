@@ -16,9 +16,9 @@ backbone. The decoded-image cache is a fresh folder for each case (`MULTILABEL_N
 
 `--quick` runs 1/10 of the image counts (a check that the script works, not the figures); `--only predict` (or `train`,
 `dist`, `decode`, `planet`) runs one group of cases."""
-import sys, os, json, subprocess, tempfile, time, threading, shutil, argparse, contextlib
+import sys, os, json, subprocess, tempfile, time, threading, shutil, argparse, contextlib, functools
 from pathlib import Path
-from _common import BENCH, ROOT, append_results, md_table, peak_rss_mb, shared_set, Timer
+from _common import ROOT, append_results, md_table, peak_rss_mb, shared_set, Timer, run_child
 
 def pss_mb() -> float:
     "Proportional set size of this process now (Linux), MB"
@@ -96,12 +96,7 @@ def child(work, folder, n, model_dir):
     res.update({'peak RSS MB': peak_rss_mb(), 'peak PSS MB': p.peak})
     print(json.dumps(res))
 
-def run(args, env=None, launcher=()):
-    "Run a child workload in fresh process(es); its JSON lines"
-    cmd = [*launcher, *([sys.executable] if not launcher else []), str(BENCH/'memory.py'), '--child', *map(str, args)]
-    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
-    if r.returncode: sys.exit(f"{' '.join(map(str, args))} failed:\n{r.stderr[-3000:]}")
-    return [json.loads(l) for l in r.stdout.splitlines() if l.startswith('{')]
+run = functools.partial(run_child, 'memory.py')   # a child workload in fresh process(es); its JSON lines
 
 def main(quick=False, only=None):
     import pandas as pd

@@ -126,7 +126,6 @@ def _read_hash(f):
 
 def _decode(data, size):
     "`image_tensor(data, size)`, or (None, why not)"
-    if not data: return None, "It is empty (0 bytes)."
     try: return image_tensor(data, size), None
     except ImageError as e: return None, str(e).replace('The image', 'It')
 

@@ -17,7 +17,7 @@ from .learner import *
 from .metrics import *
 from .thresholds import *
 from .images import _file_hash
-from .probe import resolve_precision, _autocast, _onnx_export, _RUNTIMES
+from .probe import resolve_precision, _autocast, _onnx_export, _check_runtime
 from safetensors.torch import save_file, load_file
 import json, tempfile, warnings, timm, os, pickle, types, ctypes, platform
 from concurrent.futures import ThreadPoolExecutor
@@ -332,7 +332,7 @@ def _onnx_unusable(js:Path)->str|None:
 
 def _runtime(clf:Classifier, js:Path, runtime:str)->Classifier:
     "`clf`, or its model.onnx through ONNX Runtime: always for 'onnx', and for 'auto' when it was exported from these weights and checked"
-    if runtime not in _RUNTIMES: raise ValueError(f"`runtime=` is {runtime!r}: choose one of {', '.join(map(repr, _RUNTIMES))}.")
+    _check_runtime(runtime)
     if runtime == 'torch' or (runtime == 'auto' and clf.precision != 'fp32'): return clf
     why = _onnx_unusable(js)
     if why is None: return OnnxClassifier(clf, js.with_suffix('.onnx'))

@@ -76,12 +76,16 @@ def precision_context(precision:str='auto', device:str|torch.device|None=None):
 
 _RUNTIMES = ('auto', 'torch', 'onnx')
 
+def _check_runtime(runtime:str, error=ValueError):
+    "Refuse a `runtime=` that is not one of `_RUNTIMES`, with `error`"
+    if runtime not in _RUNTIMES: raise error(f"`runtime=` is {runtime!r}: choose one of {', '.join(map(repr, _RUNTIMES))}.")
+
 def resolve_runtime(runtime:str='auto',   # 'auto', 'torch', or 'onnx' (ONNX Runtime: `pip install "multilabel_nb[onnx]"`)
                     precision:str='fp32', # The precision already chosen (`resolve_precision`)
                     device:str|torch.device|None=None # Where the body runs (default: the CPU)
                    )->str:
     "What computes a frozen body's features. 'auto' is ONNX Runtime for float32 on a CPU when it is installed (float32 too, rounded differently, and faster: `bench/precision.py`), else PyTorch"
-    if runtime not in _RUNTIMES: raise ValueError(f"`runtime=` is {runtime!r}: choose one of {', '.join(map(repr, _RUNTIMES))}.")
+    _check_runtime(runtime)
     on_cpu, ready = torch.device(device if device is not None else 'cpu').type == 'cpu', _onnx_installed()
     if runtime == 'onnx':
         if precision != 'fp32' or not on_cpu: raise ValueError("`runtime='onnx'` computes float32 on the CPU: pass `precision='fp32'` or `runtime='torch'`.")

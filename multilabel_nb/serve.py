@@ -129,10 +129,6 @@ def _parse_thresh(raw, clf):
     try: return check_thresh(t, n)
     except (TypeError, ValueError) as e: raise ValueError(f"thresh={raw[:40]!r} is refused: {str(e).split(': pass')[0]}; {fix}.") from None
 
-def _plain(msg:str)->str:
-    "An error message for the page: the Python exception's name taken out"
-    return re.sub(r'\((?:\w+(?:Error|Exception|Warning)): ', '(', msg)
-
 class _TooLarge(MultiPartException): pass
 
 def _capped(receive, limit:int):
@@ -179,7 +175,7 @@ def serve_app(model,                          # A `Classifier`, or a learner `as
                     if len(data) > max_bytes:
                         results.append({'name': name, 'error': f"{name} is larger than {_size(max_bytes)}: send a smaller image."}); continue
                     try: tensors.append(image_tensor(data, clf.size, max_pixels)); good.append(len(results)); results.append({'name': name})
-                    except ImageError as e: results.append({'name': name, 'error': _plain(str(e).replace('The image', name))}); continue
+                    except ImageError as e: results.append({'name': name, 'error': str(e).replace('The image', name)}); continue
                     if note := _small(data, clf.size): results[-1]['note'] = note
         except HTTPException as e:                       # the form parser's refusals: too many files or fields, a body cut off
             if isinstance(e.__context__, _TooLarge): return JSONResponse({'error': f"{e.detail}: {too_big}."}, 413)

@@ -18,7 +18,7 @@ from .cache import *
 from .learner import *
 from .learner import _check_arch, _version
 from .probe import *
-from .probe import _probe_key, _features_dir, _Runner, _RUNTIMES
+from .probe import _probe_key, _features_dir, _Runner, _check_runtime
 from .resume import *
 from .resume import set_rng_states, fit_phases, _train_dl
 from .loss import *
@@ -42,7 +42,7 @@ class UsageError(ValueError):
 def _check_options(arch, size, epochs, lr, bs, valid_pct, loss, thresholds, keep, precision='auto', runtime='auto'):
     try: check_values(size, epochs, lr, bs, valid_pct, loss, thresholds, keep, precision)     # the checks the command line makes before importing
     except ValueError as e: raise UsageError(str(e)) from None
-    if runtime not in _RUNTIMES: raise UsageError(f"`runtime=` is {runtime!r}: choose one of {', '.join(map(repr, _RUNTIMES))}.")
+    _check_runtime(runtime, UsageError)
     try: build_model({'arch': arch, 'head': 'linear'}, 2) if arch in BACKBONES else _check_arch(arch)
     except ValueError as e: raise UsageError(str(e)) from None
 
