@@ -8,7 +8,11 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/index.html.md"""
 __all__ = []
 
 # %% ../nbs/index.ipynb #3cda476a
+from .vision import *
 from .core import *
+from .files import *
+from .options import *
+from .runtime import *
 from .scrape import *
 from .data import *
 from .loaders import *
@@ -25,6 +29,5 @@ from .inference import *
 from .serve import *
 from .resume import *
 from .training import *
-import multilabel_nb.core, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images, multilabel_nb.cache, multilabel_nb.learner, multilabel_nb.probe
-import multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare, multilabel_nb.pytorch, multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.resume, multilabel_nb.training
-__all__ = [n for m in (multilabel_nb.core, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images, multilabel_nb.cache, multilabel_nb.learner, multilabel_nb.probe, multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare, multilabel_nb.pytorch, multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.resume, multilabel_nb.training) for n in m.__all__]
+import multilabel_nb.vision, multilabel_nb.core, multilabel_nb.files, multilabel_nb.options, multilabel_nb.runtime, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images, multilabel_nb.cache, multilabel_nb.learner, multilabel_nb.probe, multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare, multilabel_nb.pytorch, multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.resume, multilabel_nb.training
+__all__ = [n for m in (multilabel_nb.vision, multilabel_nb.core, multilabel_nb.files, multilabel_nb.options, multilabel_nb.runtime, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images, multilabel_nb.cache, multilabel_nb.learner, multilabel_nb.probe, multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare, multilabel_nb.pytorch, multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.resume, multilabel_nb.training) for n in m.__all__]

@@ -10,6 +10,7 @@ __all__ = ['digit_folders', 'get_label', 'train_one', 'train_both', 'probs_of', 
            'tradeoff_curve']
 
 # %% ../nbs/07_single_vs_multi.ipynb #e7741bb6
+from .vision import *
 from .core import *
 from .data import *
 from .loaders import *

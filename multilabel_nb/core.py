@@ -6,15 +6,13 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/core.html.md"""
 
 # %% auto #0
 __all__ = ['NONE', 'parse_labels', 'show_error', 'show_warnings', 'make_vocab', 'encode_labels', 'check_thresh', 'decode_labels',
-           'label_delim', 'join_labels', 'activation_table', 'small_cnn']
+           'label_delim', 'join_labels', 'csv_text', 'activation_table']
 
 # %% ../nbs/00_core.ipynb #d5a3a496
-import warnings
-# fastai's xresnet module calls `torch.jit.script` at import, which torch 2.15 marks as deprecated;
-# the warning says nothing a user of this library can act on, so it is silenced here, and only it.
-warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
-from fastai.vision.all import *
-import math, numbers, tempfile, re
+import collections, math, numbers, os, re, tempfile, warnings
+import numpy as np
+# PyTorch and pandas are imported inside the functions that make tensors and tables: this module is also what
+# `multilabel-nb predict` reads label sets with when it runs an ONNX model, which needs neither.
 
 # %% ../nbs/00_core.ipynb #7eb05757
 def _is_nan(x): return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isnan(x)
@@ -25,9 +23,9 @@ def parse_labels(x,          # A delimited string, a list/tuple/set of labels, o
     "Labels of one item as a list of strings: split strings on `sep`, treat `None`/`NaN`/'' as no label"
     if x is None or _is_nan(x): return []
     if isinstance(x, str): return [o.strip() for o in x.split(sep) if o.strip()]
-    if isinstance(x, (list, tuple, set, L, pd.Series, np.ndarray)):
+    if isinstance(x, numbers.Integral) and not isinstance(x, bool): return [str(x)]
+    if hasattr(x, '__iter__') and not isinstance(x, (bytes, dict)):   # a list, tuple, set, fastcore `L`, pandas Series or numpy array
         return [str(o) for o in x if o is not None and not _is_nan(o) and str(o).strip()]
-    if isinstance(x, numbers.Integral): return [str(x)]
     raise TypeError(f"Can't read labels from {x!r} ({type(x).__name__}). Labels must be a {sep!r}-separated string or a list. "
                     "If pandas read your label column as numbers, read it as text: "
                     "`pd.read_csv(..., dtype={'labels': str})`.")
@@ -36,14 +34,6 @@ def parse_labels(x,          # A delimited string, a list/tuple/set of labels, o
 def _short(msg:str)->str:
     "`msg` with the folders that `tempfile.mkdtemp` makes left out of its paths, so that it reads as it would for files of your own"
     return re.sub(re.escape(tempfile.gettempdir().rstrip(os.sep) + os.sep) + r'tmp\w+' + re.escape(os.sep), '', str(msg))
-
-def _shown(path)->str:
-    "`path` as messages show it: relative to the current folder when it is inside it, else with `~` for the home folder when inside that"
-    p = Path(path).absolute()
-    for base, pre in ((Path.cwd(), ''), (Path.home(), '~')):
-        if p == base: return pre or '.'
-        if p.is_relative_to(base): return str(Path(pre)/p.relative_to(base)) if pre else str(p.relative_to(base))
-    return str(p)
 
 def show_error(f,         # A function that should refuse its arguments
                *args,     # Its positional arguments
@@ -82,7 +72,7 @@ def _check_vocab(vocab):
     if not vocab: raise ValueError("The vocab is empty: build it from your labels with `make_vocab(labels)`.")
     bad = [o for o in vocab if not isinstance(o, str) or not o.strip()]
     if bad: raise TypeError(f"The vocab holds {bad[:3]}: every class must be a non-empty string. Build it with `make_vocab(labels)`.")
-    dups = sorted({o for o in vocab if vocab.count(o) > 1})
+    dups = sorted(o for o, n in collections.Counter(vocab).items() if n > 1)
     if dups: raise ValueError(f"The vocab lists {dups} more than once: build it with `make_vocab(labels)`, which keeps each label once.")
     return vocab
 
@@ -91,13 +81,16 @@ def encode_labels(labels,     # Labels of one item: a list, a delimited string, 
                   sep:str=' ' # Delimiter between labels in a string
                  )->'Tensor':
     "Multi-hot float tensor of `labels` against `vocab`"
+    import torch
     vocab = _check_vocab(vocab)
     labels = parse_labels(labels, sep)
-    unknown = [o for o in dict.fromkeys(labels) if o not in vocab]
+    known = set(vocab)
+    unknown = [o for o in dict.fromkeys(labels) if o not in known]
     if unknown: raise ValueError(f"Label(s) {unknown} are not in the vocab {vocab}. "
                                  "Add them to the vocab (build it from all your labels with `make_vocab`) or drop them from the data.")
     res = torch.zeros(len(vocab))
-    res[[vocab.index(o) for o in labels]] = 1.
+    pos = {o: i for i, o in enumerate(vocab)}
+    res[[pos[o] for o in labels]] = 1.
     return res
 
 # %% ../nbs/00_core.ipynb #9e49b3d4
@@ -105,13 +98,14 @@ def check_thresh(thresh,          # One threshold for all classes, or one per cl
                  n:int|None=None  # Number of classes, to check a per-class `thresh` against
                 )->'Tensor':
     "`thresh` as a float tensor (0-d, or 1-d with one value per class), each value strictly between 0 and 1"
+    import torch
     what = ('a string' if isinstance(thresh, (str, bytes)) else 'None' if thresh is None else
             'a dict' if isinstance(thresh, dict) else 'a boolean' if isinstance(thresh, bool) else None)
     if what is None and isinstance(thresh, (list, tuple)) and any(not isinstance(o, numbers.Real) or isinstance(o, bool) for o in thresh):
         what = f'a list holding {sorted({type(o).__name__ for o in thresh if not isinstance(o, numbers.Real) or isinstance(o, bool)})}'
     if what: raise TypeError(f"The threshold is {what} ({str(thresh)[:40]}): pass a number between 0 and 1, "
                              "or a list of them in the order of the vocab.")
-    t = torch.as_tensor(thresh if not isinstance(thresh, Tensor) else thresh.detach().cpu(), dtype=torch.float32).squeeze()
+    t = torch.as_tensor(thresh if not isinstance(thresh, torch.Tensor) else thresh.detach().cpu(), dtype=torch.float32).squeeze()
     if t.dim() > 1: raise ValueError(f"Thresholds have shape {tuple(t.shape)}: pass one number, or one number per class.")
     if t.numel() == 0: raise ValueError("The list of thresholds is empty: pass one number, or one number per class.")
     bad = t.flatten()[~((t.flatten() > 0) & (t.flatten() < 1))]
@@ -127,6 +121,7 @@ def decode_labels(t,               # Multi-hot targets or probabilities: one vec
                   thresh=0.5       # Threshold: one for all classes, or one per class
                  )->list:
     "Labels whose value in `t` is above `thresh`: a list for one vector, a list of lists for a batch"
+    import torch
     vocab = _check_vocab(vocab)
     t = torch.as_tensor(t)
     if t.shape[-1] != len(vocab) or t.dim() > 2:
@@ -154,27 +149,18 @@ def join_labels(labels,      # One item's labels
     if any(sep in o for o in labels): raise ValueError(f"A label in {labels} contains the delimiter {sep!r}: choose another with `label_delim(vocab)`.")
     return sep.join(labels) if labels else none
 
+def csv_text(s):
+    "A cell that a spreadsheet would run as a formula (= + - @ first) with a leading apostrophe; anything else as it is"
+    return f"'{s}" if isinstance(s, str) and s[:1] in ('=', '+', '-', '@', '\t', '\r') else s
+
 # %% ../nbs/00_core.ipynb #3cf927c0
 def activation_table(acts,       # One row of activations (logits), one per class
                      vocab:list  # The classes, in the order of `acts`
                     )->'pd.DataFrame':
     "The activations of one item with their sigmoid (multi-label) and softmax (single-label) probabilities"
+    import torch, pandas as pd
     vocab = _check_vocab(vocab)
     acts = torch.as_tensor(acts, dtype=torch.float32).flatten()
     if len(acts) != len(vocab): raise ValueError(f"Got {len(acts)} activations for {len(vocab)} classes: pass one per class.")
     return pd.DataFrame({'activation': acts.numpy(), 'sigmoid': acts.sigmoid().numpy(),
                          'softmax': acts.softmax(0).numpy()}, index=pd.Index(vocab, name='class'))
-
-# %% ../nbs/00_core.ipynb #1dd9a5ab
-def small_cnn(n_out:int,               # Number of classes (outputs)
-              chans:tuple=(32, 64, 128), # Channels of each stage; each stage halves the image size
-              n_in:int=3               # Input channels
-             )->'nn.Sequential':
-    "A small CNN for multi-label classification: `ConvLayer` stages, global max pooling, one linear output per class"
-    layers = []
-    for c_in, c in zip((n_in, *chans[:-1]), chans): layers += [ConvLayer(c_in, c, stride=2), ConvLayer(c, c)]
-    return nn.Sequential(*layers, nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(chans[-1], n_out))
-
-# %% ../nbs/00_core.ipynb #4fba4d32
-import fastai.vision.all as _fastai_vision_all
-__all__ = [*globals().get('__all__', []), *(o for o in dir(_fastai_vision_all) if not o.startswith('_'))]

@@ -8,11 +8,13 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/datablock.html.md"""
 __all__ = ['make_digits', 'get_x', 'get_y', 'StratifiedSplitter', 'split_counts', 'with_split', 'check_split']
 
 # %% ../nbs/02_datablock.ipynb #546ce9bc
+from .vision import *
 from .core import *
+from .files import make_dir, lock_file
 from fastai.data.external import fastai_path
 from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
 from PIL import Image
-import json, tempfile, shutil, warnings
+import inspect, hashlib, json, tempfile, shutil, warnings
 from collections import Counter
 
 # %% ../nbs/02_datablock.ipynb #9aba640a
@@ -45,6 +47,13 @@ def _tile(pool, rng, size, max_digits, p_empty):
         labels.add(str(y[i]))
     return canvas, ' '.join(sorted(labels))
 
+# %% ../nbs/02_datablock.ipynb #dcode02
+def _digits_code()->str:
+    "A short hash of the code that draws the digits: a changed generator makes a new dataset, not a stale one"
+    try: src = inspect.getsource(_digit_pools) + inspect.getsource(_tile)
+    except (OSError, TypeError): import multilabel_nb; src = multilabel_nb.__version__     # no source files (a frozen install): the version
+    return hashlib.sha1(src.encode()).hexdigest()[:8]
+
 # %% ../nbs/02_datablock.ipynb #28ac480e
 def make_digits(n_train:int=1500,    # Training images
                 n_valid:int=500,     # Validation images (from digits never used in training)
@@ -60,8 +69,8 @@ def make_digits(n_train:int=1500,    # Training images
     if not 0 <= p_empty < 1: raise ValueError(f"p_empty={p_empty} must be in [0, 1).")
     if n_train < 1 or n_valid < 1: raise ValueError("n_train and n_valid must both be at least 1.")
     if size < 16: raise ValueError(f"size={size} is too small to show a digit: pass 16 or more.")
-    settings = dict(n_train=n_train, n_valid=n_valid, size=size, max_digits=max_digits, p_empty=p_empty, seed=seed, version=2)
-    dest = Path(dest) if dest is not None else fastai_path('data')/('multi_digits_v2_' + '_'.join(str(v) for v in list(settings.values())[:-1]))
+    settings = dict(n_train=n_train, n_valid=n_valid, size=size, max_digits=max_digits, p_empty=p_empty, seed=seed, code=_digits_code())
+    dest = Path(dest) if dest is not None else fastai_path('data')/(f"multi_digits_{settings['code']}_" + '_'.join(str(v) for v in list(settings.values())[:-1]))
     marker = dest/'settings.json'
     if marker.exists() and not force:
         if json.loads(marker.read_text()) == settings: return dest
@@ -70,55 +79,30 @@ def make_digits(n_train:int=1500,    # Training images
     if dest.exists() and any(dest.iterdir()) and not marker.exists():
         raise FileExistsError(f"{dest} already exists and holds files that are not a digits dataset; nothing was written. "
                               "Pass an empty or new folder as `dest`.")
-    # Built in a scratch folder beside `dest` and renamed into place: a run that is interrupted, or two processes
-    # building the same set at once, never leave a half-written dataset that looks finished.
+    # Built in a scratch folder beside `dest` and renamed into place, so that a run that is interrupted never leaves a
+    # half-written dataset that looks finished; two processes building the same set take turns, and the second finds it.
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _make_dir(dest.parent, f'.{dest.name}.')
-    try:
-        (tmp/'train').mkdir()
-        rng = np.random.default_rng(seed)
-        rows = []
-        for is_valid, pool, n in zip((False, True), _digit_pools(seed), (n_train, n_valid)):
-            for _ in range(n):
-                img, labels = _tile(pool, rng, size, max_digits, p_empty)
-                fname = f'{len(rows):05d}.png'
-                img.save(tmp/'train'/fname)
-                rows.append(dict(fname=fname, labels=labels, is_valid=is_valid))
-        pd.DataFrame(rows).to_csv(tmp/'train.csv', index=False)
-        (tmp/'settings.json').write_text(json.dumps(settings))
-        if dest.exists() and force: shutil.rmtree(dest)
-        if dest.exists() and (dest/'settings.json').exists(): return dest    # another process finished first
-        if dest.exists(): dest.rmdir()                                          # an empty folder given as `dest`
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists(): shutil.rmtree(tmp)
+    with lock_file(dest.parent/'.multilabel_nb.lock', required=False):
+        if marker.exists() and not force and json.loads(marker.read_text()) == settings: return dest
+        tmp = make_dir(dest.parent, f'.{dest.name}.')
+        try:
+            (tmp/'train').mkdir()
+            rng = np.random.default_rng(seed)
+            rows = []
+            for is_valid, pool, n in zip((False, True), _digit_pools(seed), (n_train, n_valid)):
+                for _ in range(n):
+                    img, labels = _tile(pool, rng, size, max_digits, p_empty)
+                    fname = f'{len(rows):05d}.png'
+                    img.save(tmp/'train'/fname)
+                    rows.append(dict(fname=fname, labels=labels, is_valid=is_valid))
+            pd.DataFrame(rows).to_csv(tmp/'train.csv', index=False)
+            (tmp/'settings.json').write_text(json.dumps(settings))
+            if dest.exists() and force: shutil.rmtree(dest)
+            if dest.exists(): dest.rmdir()                  # an empty folder given as `dest`
+            os.replace(tmp, dest)
+        finally:
+            if tmp.exists(): shutil.rmtree(tmp)
     return dest
-
-# %% ../nbs/02_datablock.ipynb #2634cbc9
-def _umask()->int:
-    "The umask of this process: the permission bits that files it creates must not have"
-    try: return int(next(l for l in Path('/proc/self/status').read_text().splitlines() if l.startswith('Umask:')).split()[1], 8)
-    except (OSError, StopIteration, ValueError):          # no /proc (macOS): read it by setting it, and put it back
-        m = os.umask(0); os.umask(m); return m
-
-def _atomic_write(dest, write):
-    "Write `dest` by calling `write(tmp_path)` for a temporary file in the same folder, then renaming it into place, with the umask's permissions"
-    dest = Path(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{dest.name}.', suffix='.tmp', dir=dest.parent)   # created 0600, whatever the umask
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp): os.unlink(tmp)
-    return dest
-
-def _make_dir(parent, prefix:str)->'Path':
-    "A new folder in `parent`, named `prefix` and a random part, with the umask's permissions (`tempfile.mkdtemp` makes it 0700)"
-    d = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-    os.chmod(d, 0o777 & ~_umask())
-    return d
 
 # %% ../nbs/02_datablock.ipynb #a4129a29
 def get_x(r): "Image path of a row of a loaded dataset" ; return Path(r['path'])

@@ -8,18 +8,19 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/inference.html.md"""
 __all__ = ['FORMAT', 'MAX_SIZE', 'MAX_CLASSES', 'ONNX_AGREEMENT', 'Classifier', 'as_classifier', 'image_files', 'predict_files', 'write_predictions', 'save_classifier', 'load_classifier', 'OnnxClassifier', 'export_onnx']
 
 # %% ../nbs/10_inference.ipynb #afa890a9
+from .vision import *
 from .core import *
-from .data import *
-from .data import _atomic_write
+from .files import atomic_write, file_hash
+from .images import progress
+from .options import RUNTIMES, check_choice
+from .runtime import *
 from .images import *
 from .cache import *
 from .learner import *
 from .metrics import *
 from .thresholds import *
-from .images import _file_hash
-from .probe import resolve_precision, _autocast, _onnx_export, _check_runtime
 from safetensors.torch import save_file, load_file
-import json, tempfile, warnings, timm, os, pickle, types, ctypes, platform
+import json, math, tempfile, warnings, timm, os, pickle, types
 from concurrent.futures import ThreadPoolExecutor
 
 # %% ../nbs/10_inference.ipynb #a0794b93
@@ -40,7 +41,7 @@ class Classifier:
         for i in range(0, len(images), bs):
             x = images[i:i+bs].to(dev).float() / 255
             if self.mean is not None: x = (x - self.mean.to(dev)[:, None, None]) / self.std.to(dev)[:, None, None]
-            with _autocast(self.precision, dev): logits = self.model(x.as_subclass(Tensor).contiguous(memory_format=torch.channels_last))
+            with autocast_for(self.precision, dev): logits = self.model(x.as_subclass(Tensor).contiguous(memory_format=torch.channels_last))
             out.append(logits.float().sigmoid().cpu())
         return torch.cat(out) if out else torch.zeros(0, len(self.vocab))
 
@@ -135,18 +136,6 @@ def predict_files(model,                  # A `Classifier`, or a learner `as_cla
     res.attrs['skipped'], res.attrs['notes'] = errors, notes
     return res
 
-# %% ../nbs/10_inference.ipynb #lh13b
-MMAP_THRESHOLD = 4 * 2**20   # Bytes from which `limit_heap` has glibc give every block memory of its own, returned when freed
-
-def limit_heap(mmap_threshold:int|None=None # Blocks of at least this many bytes get memory of their own (default: `MMAP_THRESHOLD`)
-              )->bool:
-    "Keep the C library's heap from growing with the number of images labelled: fix glibc's mmap threshold. False where the C library is not glibc"
-    # Written by hand: no library sets it. glibc raises the threshold to the size of each large block freed (up to 32 MB), after
-    # which images and activations come from the heap, which fragments as they come and go (bench/memory.py measures it).
-    try: return bool(ctypes.CDLL(None).mallopt(-3, int(ifnone(mmap_threshold, MMAP_THRESHOLD))))   # -3 is M_MMAP_THRESHOLD
-    except (OSError, AttributeError): return False                          # no mallopt: not glibc (macOS, Windows)
-
-
 # %% ../nbs/10_inference.ipynb #wp11b
 def _check_out_file(out, force):
     out = Path(out)
@@ -156,10 +145,6 @@ def _check_out_file(out, force):
     if not out.parent.is_dir(): raise FileNotFoundError(f"The folder of `out={out}`, {out.parent}, does not exist: create it, or choose another `out=`.")
     if not os.access(out.parent, os.W_OK): raise PermissionError(f"Can't write in {out.parent}: choose another `out=`.")
     return out
-
-def _csv_text(s):
-    "A cell that a spreadsheet would run as a formula (= + - @ first) gets a leading apostrophe"
-    return f"'{s}" if isinstance(s, str) and s[:1] in ('=', '+', '-', '@', '\t', '\r') else s
 
 def write_predictions(model,                # A model folder (`save_classifier`), its model.json, or a `Classifier`
                       paths,                # Image files and/or folders
@@ -173,7 +158,6 @@ def write_predictions(model,                # A model folder (`save_classifier`)
                      )->'pd.DataFrame':
     "Label images with a saved model, using its thresholds, and print the labels or write them to `out`: what `multilabel-nb predict` does"
     out = _check_out_file(out, force) if out is not None else None
-    limit_heap()                                       # a program of its own: its memory stays flat in the number of images
     clf = model if isinstance(model, Classifier) else load_classifier(model, trust_pickle=trust_pickle, precision=precision, runtime=runtime)
     if getattr(clf, 'onnx_file', None): print(f"Running {clf.onnx_file.name} with ONNX Runtime (checked against PyTorch when it was exported).", file=sys.stderr)
     with warnings.catch_warnings():
@@ -197,14 +181,14 @@ def write_predictions(model,                # A model folder (`save_classifier`)
         print(show.to_string(index=False, float_format=lambda v: f'{v:.3f}'))
     elif out.suffix.lower() == '.csv':
         sep = label_delim(clf.vocab)
-        rows = full.assign(file=full['file'].map(_csv_text), labels=[_csv_text(join_labels(o, sep)) if isinstance(o, list) else '' for o in full['labels']])
-        rows.columns = [_csv_text(c) for c in rows.columns]
-        _atomic_write(out, lambda p: rows.to_csv(p, index=False))
+        rows = full.assign(file=full['file'].map(csv_text), labels=[csv_text(join_labels(o, sep)) if isinstance(o, list) else '' for o in full['labels']])
+        rows.columns = [csv_text(c) for c in rows.columns]
+        atomic_write(out, lambda p: rows.to_csv(p, index=False))
     else:
         recs = [{'file': r['file'], **({'labels': r['labels']} if isinstance(r['labels'], list) else {'error': r['error']}),
                  **({'note': r['note']} if r.get('note') else {}),
                  **({'probs': {c: round(float(r[c]), 4) for c in clf.vocab}} if probs and isinstance(r['labels'], list) else {})} for _, r in full.iterrows()]
-        _atomic_write(out, lambda p: p.write_text(json.dumps(recs, indent=1, ensure_ascii=False)))
+        atomic_write(out, lambda p: p.write_text(json.dumps(recs, indent=1, ensure_ascii=False)))
     if out is not None: print(f"Predictions for {len(res)} image(s){f' and {len(skipped)} skipped file(s)' if skipped else ''}: {out}")
     return res
 
@@ -224,8 +208,8 @@ def save_classifier(model,        # A `Classifier`, or a learner `as_classifier`
     state = {k: v.detach().cpu().contiguous() for k, v in clf.model.state_dict().items()}
     meta = dict(format=FORMAT, version=1, spec=spec, vocab=clf.vocab, thresholds=clf.thresh.tolist(), size=clf.size, resize='squish',
                 mean=None if clf.mean is None else clf.mean.tolist(), std=None if clf.std is None else clf.std.tolist())
-    _atomic_write(folder/f'{name}.safetensors', lambda p: save_file(state, str(p)))
-    return _atomic_write(folder/f'{name}.json', lambda p: p.write_text(json.dumps(meta, indent=1)))
+    atomic_write(folder/f'{name}.safetensors', lambda p: save_file(state, str(p)))
+    return atomic_write(folder/f'{name}.json', lambda p: p.write_text(json.dumps(meta, indent=1)))
 
 # %% ../nbs/10_inference.ipynb #2f9562a6
 def _safe_files(path):
@@ -322,7 +306,7 @@ def _onnx_unusable(js:Path)->str|None:
     if not onnx.is_file(): return f"there is no {onnx.name}: write it with `multilabel-nb export {js.parent} --onnx`"
     try: c = json.loads(check.read_text())
     except (OSError, ValueError): return f"{check.name}, the record of its check, is missing or unreadable: export it again"
-    if c.get('weights_sha1') != _file_hash(js.with_suffix('.safetensors')) or c.get('onnx_sha1') != _file_hash(onnx):
+    if c.get('weights_sha1') != file_hash(js.with_suffix('.safetensors')) or c.get('onnx_sha1') != file_hash(onnx):
         return f"{onnx.name} is not the export of these weights (the model was trained again, or a file was replaced): export it again"
     if not isinstance(c.get('agreement'), (int, float)) or c['agreement'] < ONNX_AGREEMENT:
         return f"its label sets agreed with PyTorch's on {c.get('agreement')} of {c.get('images')} checked images, below {ONNX_AGREEMENT}"
@@ -332,14 +316,14 @@ def _onnx_unusable(js:Path)->str|None:
 
 def _runtime(clf:Classifier, js:Path, runtime:str)->Classifier:
     "`clf`, or its model.onnx through ONNX Runtime: always for 'onnx', and for 'auto' when it was exported from these weights and checked"
-    _check_runtime(runtime)
+    check_choice('runtime', runtime, RUNTIMES)
     if runtime == 'torch' or (runtime == 'auto' and clf.precision != 'fp32'): return clf
     why = _onnx_unusable(js)
     if why is None: return OnnxClassifier(clf, js.with_suffix('.onnx'))
     if runtime == 'onnx': raise ValueError(f"`runtime='onnx'` cannot be used: {why}.")
     return clf
 
-# %% ../nbs/11_serve.ipynb #1386942d
+# %% ../nbs/18_runtime.ipynb #1386942d
 class _Deployable(nn.Module):
     "A classifier's network with its scaling and normalisation before it and the sigmoid after: float pixels (0 to 255) in, probabilities out"
     def __init__(self, clf):
@@ -351,9 +335,8 @@ class _Deployable(nn.Module):
 class OnnxClassifier(Classifier):
     "A `Classifier` whose probabilities come from its model.onnx, run by ONNX Runtime"
     def __init__(self, clf:'Classifier', onnx_file:'str|Path'):
-        import onnxruntime
         self.__dict__.update(clf.__dict__)
-        self.onnx_file, self.session = Path(onnx_file), onnxruntime.InferenceSession(str(onnx_file), providers=['CPUExecutionProvider'])
+        self.onnx_file, self.session = Path(onnx_file), onnx_session(onnx_file)
     def __repr__(self): return super().__repr__()[:-1] + ', ONNX Runtime)'
     def probs(self, images, bs:int=64)->Tensor:
         "Probabilities for uint8 `images` of shape (n, 3, size, size), from ONNX Runtime"
@@ -369,7 +352,7 @@ def export_onnx(model,                    # A model folder, or its model.json, i
     js, _ = _safe_files(model)
     clf = load_classifier(js, precision='fp32', runtime='torch')
     net, x = _Deployable(clf).eval(), torch.zeros(2, 3, clf.size, clf.size)
-    onnx_file = _atomic_write(js.with_suffix('.onnx'), lambda p: _onnx_export(net, x, p, ['pixels'], ['probs']))   # checked below
+    onnx_file = atomic_write(js.with_suffix('.onnx'), lambda p: export_onnx_graph(net, x, p, ['pixels'], ['probs']))   # checked below
     split = js.parent/'split.csv'
     if check_images is None and split.is_file():
         check_images = [p for p in pd.read_csv(split, dtype=str, keep_default_na=False).query("is_valid == 'True'")['path'] if Path(p).is_file()]
@@ -379,9 +362,9 @@ def export_onnx(model,                    # A model folder, or its model.json, i
     p_torch, p_onnx = clf.probs(x), OnnxClassifier(clf, onnx_file).probs(x)
     agree = ((p_torch > clf.thresh) == (p_onnx > clf.thresh)).all(1).float().mean().item() if len(x) else None
     rec = dict(images=len(x), agreement=agree, max_prob_change=(p_torch - p_onnx).abs().max().item() if len(x) else None,
-               weights_sha1=_file_hash(js.with_suffix('.safetensors')), onnx_sha1=_file_hash(onnx_file), opset=17,
+               weights_sha1=file_hash(js.with_suffix('.safetensors')), onnx_sha1=file_hash(onnx_file), opset=17,
                versions={'torch': torch.__version__, 'onnx': onnx.__version__, 'onnxruntime': onnxruntime.__version__})
-    _atomic_write(js.with_suffix('.onnx.json'), lambda p: p.write_text(json.dumps(rec, indent=1)))
+    atomic_write(js.with_suffix('.onnx.json'), lambda p: p.write_text(json.dumps(rec, indent=1)))
     if show:
         if agree is None: print(f"Wrote {onnx_file}. No image to check it on: `predict` keeps PyTorch until it is checked (pass `check_images=`).")
         else: print(f"Wrote {onnx_file}. Its label sets agree with PyTorch's on {agree:.1%} of {len(x)} images (largest probability change "

@@ -9,8 +9,9 @@ __all__ = ['split_labels', 'merge_same_files', 'load_pascal', 'get_pascal', 'ser
            'load_data']
 
 # %% ../nbs/12_label_files.ipynb #90d509c9
+from .vision import *
 from .core import *
-from .core import _shown
+from .files import shown_path
 from .data import *
 from fastai.data.external import fastai_path
 from PIL import Image
@@ -274,11 +275,14 @@ def load_data(data:'str|Path|None'=None, # A folder of label folders, or a CSV o
               label_cols:list|None=None, # With `onehot`: the label columns (default: all the others)
               valid_col:str|None=None, # CSV column marking validation rows (default: `is_valid` if there is one)
               sep:str|None=None,       # Split folder names into several labels on this, e.g. '_' for `red_dress`
-              digits:int=2000,         # Images in the built-in dataset, when `data` is `None`
+              digits:int|None=None,    # Images in the built-in dataset, when `data` is `None` (default: 2,000)
               seed:int=42              # Seed of the built-in dataset
              )->'pd.DataFrame':
     "The rows of a dataset from a folder, a CSV or the built-in digits, with where they came from in `.attrs['source']`"
+    if data is not None and digits is not None: raise ValueError(
+        "`digits=` sizes the built-in dataset, which is read only when no `data=` is given: leave one of them out.")
     if data is None:
+        digits = ifnone(digits, 2000)
         if any((onehot, sep, valid_col, label_cols, folder)): raise ValueError(
             "`onehot=`, `sep=`, `valid_col=`, `label_cols=` and `folder=` describe your data: pass it with `data=`.")
         if digits < 20: raise ValueError(f"`digits=` is {digits}: the built-in dataset needs at least 20 images to train and validate on.")
@@ -293,22 +297,22 @@ def load_data(data:'str|Path|None'=None, # A folder of label folders, or a CSV o
         if onehot or valid_col or label_cols or folder: raise ValueError(
             "`onehot=`, `label_cols=`, `valid_col=` and `folder=` are for CSV files; `data=` is a folder.")
         df = load_folders(data, sep=sep)
-        df.attrs.update(source=f'the folders in {_shown(data)}')
+        df.attrs.update(source=f'the folders in {shown_path(data)}')
         return df
     if sep: raise ValueError("`sep=` splits folder names; the delimiter between the labels of a CSV is `label_delim=`.")
     img_dir = Path(folder) if folder else (data.parent/'train' if (data.parent/'train').is_dir() else data.parent)
     if onehot:
         df, _ = load_onehot(data, folder=img_dir, fname_col=fname_col, label_cols=label_cols, valid_col=ifnone(valid_col, 'is_valid'), suffix=suffix)
-        df.attrs.update(source=f'the one-hot CSV {_shown(data)}')
+        df.attrs.update(source=f'the one-hot CSV {shown_path(data)}')
         return df
     if label_delim == '': raise ValueError("`label_delim=` is empty: pass the character between labels, e.g. ',', or leave it out to detect it.")
     if (fname_col, label_col) == ('fname', 'labels'):       # the defaults, on a CSV of two other columns: read it as fastai's `from_csv` does
         cols = [c for c in _read_csv(data, nrows=0).columns if c != ifnone(valid_col, 'is_valid')]
         if len(cols) == 2 and not {'fname', 'labels'} & set(cols):
             fname_col, label_col = cols
-            warnings.warn(f"{_shown(data)} has no 'fname' or 'labels' column: reading the file names from {fname_col!r} and the labels "
+            warnings.warn(f"{shown_path(data)} has no 'fname' or 'labels' column: reading the file names from {fname_col!r} and the labels "
                           f"from {label_col!r}, its two columns, as fastai's `from_csv` does (name others with `fname_col=`, `label_col=`).")
     df = load_pascal(data.parent, csv=data.name, folder=img_dir.resolve(), fname_col=fname_col, label_col=label_col,
                      valid_col=ifnone(valid_col, 'is_valid'), sep=label_delim, suffix=suffix)
-    df.attrs.update(source=f'the CSV {_shown(data)}')
+    df.attrs.update(source=f'the CSV {shown_path(data)}')
     return df

@@ -8,6 +8,7 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/loss.html.md"""
 __all__ = ['binary_cross_entropy', 'bce_with_logits', 'pos_weight_from', 'FocalLossMulti', 'AsymmetricLossMulti']
 
 # %% ../nbs/04_loss.ipynb #00250bb3
+from .vision import *
 from .core import *
 from torchvision.ops import sigmoid_focal_loss
 from timm.loss import AsymmetricLossMultiLabel

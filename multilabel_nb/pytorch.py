@@ -8,6 +8,7 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/pytorch.html.md"""
 __all__ = ['colour_digits', 'OneHotImages', 'image_tfms', 'FrozenBackbone', 'predict_probs', 'train_loop', 'plot_losses']
 
 # %% ../nbs/09_pytorch.ipynb #4b033e5e
+from .vision import *
 from .core import *
 from .data import *
 from .loaders import *

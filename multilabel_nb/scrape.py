@@ -8,8 +8,10 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/scraping.html.md"""
 __all__ = ['search_images', 'download_images_to', 'build_image_set']
 
 # %% ../nbs/01_scraping.ipynb #022c87b5
+from .vision import *
 from .core import *
-from .images import progress, _file_hash
+from .files import file_hash
+from .images import progress
 import hashlib, io, re, time, functools, urllib.request, urllib.error
 from concurrent.futures import ThreadPoolExecutor
 
@@ -95,7 +97,7 @@ def download_images_to(dest,              # Folder for the images (created if ne
     log = Path(ifnone(log, dest.parent/'downloads.csv'))
     if log.exists() and log.read_text().split('\n', 1)[0].split(',') != _LOG_COLS:
         raise FileExistsError(f"{log} exists and is not a download record of this library; nothing was written. Pass another `log=`.")
-    seen = {_file_hash(p) for p in dest.iterdir() if p.is_file()}
+    seen = {file_hash(p) for p in dest.iterdir() if p.is_file()}
     def get(url):
         try: return url, _fetch(url, timeout), None
         except Exception as e: return url, None, f'download failed ({type(e).__name__}: {str(e)[:80]})'

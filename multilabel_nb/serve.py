@@ -8,11 +8,10 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/serve.html.md"""
 __all__ = ['MAX_BYTES', 'MAX_FILES', 'LOCAL_HOSTS', 'serve_app', 'serve_in_notebook', 'run_server']
 
 # %% ../nbs/11_serve.ipynb #3d94b525
+from .vision import *
 from .core import *
 from .images import *
 from .inference import *
-from .images import _small
-from .inference import limit_heap
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
@@ -176,7 +175,7 @@ def serve_app(model,                          # A `Classifier`, or a learner `as
                         results.append({'name': name, 'error': f"{name} is larger than {_size(max_bytes)}: send a smaller image."}); continue
                     try: tensors.append(image_tensor(data, clf.size, max_pixels)); good.append(len(results)); results.append({'name': name})
                     except ImageError as e: results.append({'name': name, 'error': str(e).replace('The image', name)}); continue
-                    if note := _small(data, clf.size): results[-1]['note'] = note
+                    if note := size_note(data, clf.size): results[-1]['note'] = note
         except HTTPException as e:                       # the form parser's refusals: too many files or fields, a body cut off
             if isinstance(e.__context__, _TooLarge): return JSONResponse({'error': f"{e.detail}: {too_big}."}, 413)
             return JSONResponse({'error': f"The upload is refused: {e.detail} Send at most {max_files} images in the form field 'files', "
@@ -216,7 +215,6 @@ def run_server(model,                    # A model folder, its model.json, or a 
               ):
     "Load a saved model and serve its page until Ctrl-C, logging each request: what `multilabel-nb serve` does"
     import uvicorn
-    limit_heap()                                                    # a program of its own: memory flat however many images it labels
     clf = load_classifier(model, trust_pickle=trust_pickle, precision=precision)
     p = Path(model).resolve()
     name = (p.parent if p.is_file() else p).name                    # the run folder: what the user called the model

@@ -9,9 +9,9 @@ __all__ = ['ThresholdChoice', 'best_threshold', 'per_class_thresholds', 'cv_thre
            'set_thresholds', 'get_thresholds', 'FollowThreshold', 'multilabel_metrics', 'tune_thresholds']
 
 # %% ../nbs/06_thresholds.ipynb #59847c58
+from .vision import *
 from .core import *
 from .metrics import *
-from .metrics import _as_probs_targs, _supported, _decide
 from fastai.metrics import ActivationType
 from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
 from collections import namedtuple
@@ -34,7 +34,7 @@ def best_threshold(probs, targs, metric:str='f1_macro', threshs:'Tensor|None'=No
 def per_class_thresholds(probs, targs, threshs:'Tensor|None'=None)->'Tensor':
     "For each class, the threshold that maximises its F1 on (`probs`, `targs`) (middle of ties; 0.5 for a class with no positives)"
     curves = class_f1_curve(probs, targs, threshs)
-    has = _supported(_as_probs_targs(probs, targs)[1], warn=False)
+    has = scored_classes(as_probs_targs(probs, targs)[1], warn=False)
     return tensor([_mid_of_best(curves[c].values, curves.index.values)[0] if has[c] else 0.5 for c in curves.columns])
 
 # %% ../nbs/06_thresholds.ipynb #7e7e6833
@@ -43,7 +43,7 @@ def cv_thresholds(probs, targs,
                   metric:str='f1_macro',# Metric that the single threshold maximises (per-class thresholds maximise per-class F1)
                   seed:int=0)->'pd.DataFrame':
     "Macro F1 on held-out folds of thresholds chosen on the other folds: 0.5, the best single, and per class"
-    probs, targs = _as_probs_targs(probs, targs)
+    probs, targs = as_probs_targs(probs, targs)
     if len(targs) < 2 * n_folds: raise ValueError(f"{len(targs)} validation images are too few for {n_folds} folds: "
                                                   "validate on more images, or pass fewer folds (`n_folds=`).")
     folds = MultilabelStratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(np.zeros(len(targs)), targs.numpy())
@@ -66,7 +66,7 @@ def choose_thresholds(probs, targs,
                       metric:str='f1_macro',  # What the single threshold maximises
                       seed:int=0)->'ThresholdChoice':
     "Per-class thresholds, one threshold, or 0.5, whichever held-out folds show to be better by more than their spread"
-    probs, targs = _as_probs_targs(probs, targs)
+    probs, targs = as_probs_targs(probs, targs)
     n_folds = min(n_folds, len(targs) // 2)
     if n_folds < 2: return ThresholdChoice(tensor(0.5), '0.5', f"{len(targs)} validation image(s): too few to test tuned thresholds", None)
     cv = cv_thresholds(probs, targs, n_folds, metric, seed)
