@@ -44,8 +44,10 @@ class RowCache:
         self.refresh()
     def __repr__(self): return f"RowCache({len(self):,} rows of {'x'.join(map(str, self.shape))} {self.dtype}, {self.folder.name})"
     def __len__(self): return len(self.index)
-    def __del__(self):
-        if getattr(self, 'fd', None) is not None: os.close(self.fd)
+    def __del__(self, _close=os.close):                             # bound now: at exit, the module's `os` may be gone
+        if getattr(self, 'fd', None) is not None:
+            try: _close(self.fd)
+            except OSError: pass
     def __getstate__(self): return {**self.__dict__, 'fd': None}      # a file descriptor means nothing in another process
     def __setstate__(self, d): self.__dict__.update(d); self.refresh()
 

@@ -98,10 +98,11 @@ def scrape(terms:Annotated[str, {'nargs': '+'}], # Search terms; folder=term nam
     print(rec.groupby(['term', 'status']).size().unstack(fill_value=0).to_string()); return rec
 def export(model:str,             # A model: the report folder of `train`, or its model.json
            onnx:bool=False,       # Write model.onnx (needs `pip install "multilabel_nb[onnx]"`), checked on the run's validation images
-           check:Annotated[str, {'nargs': '+'}]=None): # Images and/or folders to check it on instead
+           check:Annotated[str, {'nargs': '+'}]=None, # Images and/or folders to check it on instead
+           force:bool=False):     # Replace a model.onnx in the folder that is not an earlier export of this model
     "Export a trained model for runtimes outside PyTorch; predict uses model.onnx once it agrees with PyTorch"
     if not onnx: raise ValueError("Choose a format to export to: --onnx.")
-    from multilabel_nb.inference import export_onnx; export_onnx(model, check)
+    from multilabel_nb.inference import export_onnx; export_onnx(model, check, force=force)
 def cache(clear:bool=False):      # Delete the caches (they hold copies: nothing else is touched)
     "Show where decoded images and features are cached, and their size; or clear them"
     from multilabel_nb.cache import cache_dir, cache_info, clear_cache

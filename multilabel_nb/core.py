@@ -111,6 +111,9 @@ def check_thresh(thresh,          # One threshold for all classes, or one per cl
     bad = t.flatten()[~((t.flatten() > 0) & (t.flatten() < 1))]
     if len(bad): raise ValueError(f"Thresholds must lie strictly between 0 and 1; got {bad.tolist()}. "
                                   "A threshold of 0 or 1 would predict every class or none.")
+    if isinstance(thresh, (list, tuple)) and len(thresh) == 1 and n is not None and n != 1:
+        raise ValueError(f"Got a list of 1 threshold for {n} classes: pass the number itself for one threshold for every class, "
+                         "or a list of exactly one per class.")
     if t.dim() == 1 and n is not None and len(t) != n:
         raise ValueError(f"Got {len(t)} thresholds for {n} classes: pass one number, or exactly one per class.")
     return t
@@ -124,7 +127,7 @@ def decode_labels(t,               # Multi-hot targets or probabilities: one vec
     import torch
     vocab = _check_vocab(vocab)
     t = torch.as_tensor(t)
-    if t.shape[-1] != len(vocab) or t.dim() > 2:
+    if t.dim() == 0 or t.shape[-1] != len(vocab) or t.dim() > 2:
         raise ValueError(f"Got values of shape {tuple(t.shape)} for a vocab of {len(vocab)} classes: "
                          f"pass one vector of {len(vocab)} values, or a batch of shape (n_items, {len(vocab)}).")
     keep = t > check_thresh(thresh, len(vocab))

@@ -35,11 +35,11 @@ def _read_csv(csv, **kwargs):
     df.columns = cols
     return df
 
-def _check_cols(df, cols:dict, csv):
-    "Refuse columns that `df` lacks; `cols` maps each option (`'valid_col'`) to the column it names"
-    missing = {k: v for k, v in cols.items() if v is not None and v not in df.columns}
-    if missing: raise ValueError(f"{csv} has no column {', '.join(repr(v) for v in missing.values())}; its columns are {list(df.columns)}. "
-                                 f"Name the right one ({', '.join(f'`{k}=`' for k in missing)}).")
+def _check_cols(df, cols:list, csv):
+    "Refuse columns that `df` lacks; `cols` holds (option, column) pairs, such as `('valid_col', 'is_valid')`, an option once for each column it names"
+    missing = [(k, v) for k, v in cols if v is not None and v not in df.columns]
+    if missing: raise ValueError(f"{csv} has no column {', '.join(repr(v) for _, v in missing)}; its columns are {list(df.columns)}. "
+                                 f"Name the right one ({', '.join(dict.fromkeys(f'`{k}=`' for k, _ in missing))}).")
 
 # %% ../nbs/12_label_files.ipynb #521cff70
 _EXTS = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp', '.bmp', '.gif')
@@ -134,7 +134,7 @@ def load_pascal(path,                  # Dataset folder
     csv = path/csv
     df = _read_csv(csv)
     if valid_col == 'is_valid' and 'is_valid' not in df: valid_col = None
-    _check_cols(df, {'fname_col': fname_col, 'label_col': label_col, 'valid_col': valid_col}, csv)
+    _check_cols(df, [('fname_col', fname_col), ('label_col', label_col), ('valid_col', valid_col)], csv)
     if df[label_col].isna().all(): raise ValueError(
         f"Column {label_col!r} of {csv} is empty in every row. Check that it is the label column (`label_col=`).")
     labels, sep = split_labels(df[label_col], sep, f'column {label_col!r} of {csv}')
@@ -189,7 +189,7 @@ def load_onehot(csv,                    # Label file: an image column and one 0/
     df = _read_csv(csv)
     if valid_col == 'is_valid' and 'is_valid' not in df: valid_col = None
     label_cols = [str(c).strip() for c in label_cols] if label_cols else None
-    _check_cols(df, {'fname_col': fname_col, 'valid_col': valid_col, **{'label_cols': c for c in label_cols or []}}, csv)
+    _check_cols(df, [('fname_col', fname_col), ('valid_col', valid_col), *(('label_cols', c) for c in label_cols or [])], csv)
     label_cols = list(label_cols or [c for c in df.columns if c not in (fname_col, valid_col)])
     if not label_cols: raise ValueError(f"{csv} has no label columns besides {fname_col!r}.")
     bad = [c for c in label_cols if not df[c].isin(['0', '1']).all()]

@@ -21,7 +21,7 @@ from starlette.formparsers import MultiPartException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.concurrency import run_in_threadpool
-import json, html, threading, time, sys, re
+import errno, json, html, logging, socket, threading, time, sys, re
 
 # %% ../nbs/11_serve.ipynb #d865f185
 MAX_BYTES = 20 * 2**20     # Largest upload accepted, per image
@@ -141,6 +141,8 @@ def _capped(receive, limit:int):
         return msg
     return capped
 
+_log = logging.getLogger('multilabel_nb.serve')
+
 def serve_app(model,                          # A `Classifier`, or a learner `as_classifier` accepts
               title:str='multilabel_nb',      # Title of the page
               max_bytes:int|None=None,        # Largest upload accepted, per image (default: `MAX_BYTES`, 20 MB)
@@ -157,7 +159,15 @@ def serve_app(model,                          # A `Classifier`, or a learner `as
         with lock: return clf.probs(x)
     async def index(request): return HTMLResponse(_page(clf, title))
     async def info(request): return JSONResponse({'vocab': clf.vocab, 'thresholds': clf.thresh.tolist(), 'size': clf.size})
-    async def predict(request):
+    def decode(datas):
+        "Each upload's pixels, or why not, and a note for a tiny image: in a worker thread, so that a large upload holds up no other client"
+        res = []
+        for name, data in datas:
+            if len(data) > max_bytes: res.append((None, f"{name} is larger than {_size(max_bytes)}: send a smaller image.", None)); continue
+            try: res.append((image_tensor(data, clf.size, max_pixels), None, size_note(data, clf.size)))
+            except ImageError as e: res.append((None, str(e).replace('The image', name), None))
+        return res
+    async def labels(request):
         size = request.headers.get('content-length', '')
         if size.isdigit() and int(size) > limit:
             return JSONResponse({'error': f"The upload is {_size(int(size))}: {too_big}."}, 413)
@@ -167,29 +177,45 @@ def serve_app(model,                          # A `Classifier`, or a learner `as
                 files = form.getlist('files')
                 if not files: return JSONResponse({'error': "No images: send them as form field 'files'."}, 400)
                 thresh = _parse_thresh(form['thresh'], clf) if 'thresh' in form else clf.thresh
-                results, good, tensors = [], [], []
-                for f in files:
-                    name = getattr(f, 'filename', None) or 'image'
-                    data = await f.read(max_bytes + 1) if hasattr(f, 'read') else b''
-                    if len(data) > max_bytes:
-                        results.append({'name': name, 'error': f"{name} is larger than {_size(max_bytes)}: send a smaller image."}); continue
-                    try: tensors.append(image_tensor(data, clf.size, max_pixels)); good.append(len(results)); results.append({'name': name})
-                    except ImageError as e: results.append({'name': name, 'error': str(e).replace('The image', name)}); continue
-                    if note := size_note(data, clf.size): results[-1]['note'] = note
+                datas = [(getattr(f, 'filename', None) or 'image', await f.read(max_bytes + 1) if hasattr(f, 'read') else b'') for f in files]
         except HTTPException as e:                       # the form parser's refusals: too many files or fields, a body cut off
             if isinstance(e.__context__, _TooLarge): return JSONResponse({'error': f"{e.detail}: {too_big}."}, 413)
             return JSONResponse({'error': f"The upload is refused: {e.detail} Send at most {max_files} images in the form field 'files', "
                                           "and at most one field 'thresh'."}, 400)
-        except ValueError as e: return JSONResponse({'error': str(e)}, 400)
-        except Exception as e: return JSONResponse({'error': "The upload could not be read: send images as the multipart form field 'files'."}, 400)
-        if tensors:
-            probs = await run_in_threadpool(run, torch.stack(tensors))
+        except ValueError as e: return JSONResponse({'error': str(e)}, 400)             # a threshold that cannot be used
+        except (MultiPartException, UnicodeDecodeError): return JSONResponse({'error': "The upload could not be read: send images as the multipart form field 'files'."}, 400)
+        decoded = await run_in_threadpool(decode, datas)
+        results = [{'name': n, **({'error': why} if t is None else {}), **({'note': note} if note else {})} for (n, _), (t, why, note) in zip(datas, decoded)]
+        good = [i for i, (t, _, _) in enumerate(decoded) if t is not None]
+        if good:
+            probs = await run_in_threadpool(run, torch.stack([decoded[i][0] for i in good]))
             for i, p in zip(good, probs): results[i].update(probs=[round(v, 4) for v in p.tolist()], labels=clf.labels(p[None], thresh)[0])
         return JSONResponse({'vocab': clf.vocab, 'thresholds': thresh.expand(len(clf.vocab)).tolist(), 'results': results})
+    async def predict(request):
+        try: return await labels(request)
+        except Exception:                                # a fault of the server's own, not of the upload: logged where it runs, 500
+            _log.exception("An error of the server's own while labelling an upload")
+            return JSONResponse({'error': "The server failed on this request (the error is its own, and is logged where it runs): "
+                                          "try again, and report it if it happens again."}, 500)
     return Starlette(routes=[Route('/', index), Route('/info', info), Route('/predict', predict, methods=['POST'])],
                      middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=ifnone(hosts, LOCAL_HOSTS))])
 
 # %% ../nbs/11_serve.ipynb #f04f8bed
+def _bind(host:str, port:int)->socket.socket:
+    "A socket bound to (`host`, `port`) for the server to listen on, or one line that says why it cannot be, and what to do"
+    sock = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try: sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE: raise OSError(f"Port {port} on {host} is in use (another server, or a `serve` still running): "
+                                                      f"stop it, or pass another port (`port={port + 1}`).") from None
+        if e.errno == errno.EACCES: raise PermissionError(f"Port {port} needs administrator rights here: pass a port above 1023 (`port=8000`).") from None
+        if e.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(e, socket.gaierror):
+            raise OSError(f"{host} is not an address of this machine: pass 127.0.0.1 (this machine only) or 0.0.0.0 (every network it is on) as `host=`.") from None
+        raise
+    return sock
+
 def serve_in_notebook(model,                # A `Classifier`, or a learner `as_classifier` accepts
                       port:int=8000,        # Port to listen on
                       host:str='127.0.0.1', # Address to listen on (this machine only, by default)
@@ -198,9 +224,13 @@ def serve_in_notebook(model,                # A `Classifier`, or a learner `as_c
     "Serve `serve_app(model)` from a background thread; show it in the notebook on Colab. Returns the server (`.should_exit = True` stops it)"
     import uvicorn
     if 'google.colab' in sys.modules: kwargs.setdefault('hosts', ['*'])   # Colab's proxy sends its own host name
+    sock = _bind(host, port)
     server = uvicorn.Server(uvicorn.Config(serve_app(model, **kwargs), host=host, port=port, log_level='warning'))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started: time.sleep(0.05)
+    t = threading.Thread(target=server.run, kwargs=dict(sockets=[sock]), daemon=True)
+    t.start()
+    while not server.started:
+        if not t.is_alive(): raise RuntimeError(f"The server on http://{host}:{port} stopped as it started: see the lines above.")
+        time.sleep(0.05)
     if 'google.colab' in sys.modules:
         from google.colab import output
         output.serve_kernel_port_as_iframe(port, height=900)
@@ -220,8 +250,9 @@ def run_server(model,                    # A model folder, its model.json, or a 
     name = (p.parent if p.is_file() else p).name                    # the run folder: what the user called the model
     hosts = (LOCAL_HOSTS if host in ('127.0.0.1', 'localhost', '::1') else ['*'] if host in ('0.0.0.0', '::', '')
              else [host, *LOCAL_HOSTS])                             # a page elsewhere can't reach a local server by renaming itself
+    sock = _bind(host, port)                                        # a port in use is named now, not after uvicorn's start-up
     print(f"Serving {clf} on http://{host}:{port} (Ctrl-C to stop)", flush=True)
     server = uvicorn.Server(uvicorn.Config(serve_app(clf, title=f"{name} · multilabel_nb", hosts=hosts), host=host, port=port,
                                            log_level='info', timeout_graceful_shutdown=2))  # a line per request; Ctrl-C stops within 2 s
-    server.run()   # uvicorn stops on Ctrl-C or kill, then raises that signal again: the command ends as an interrupted one
+    server.run(sockets=[sock])   # uvicorn stops on Ctrl-C or kill, then raises that signal again: the command ends as an interrupted one
     if server.should_exit: raise KeyboardInterrupt     # where the signal was ignored when raised again (a notebook's child process)
