@@ -61,7 +61,7 @@ def as_classifier(learn, precision:str='auto')->'Classifier':
     mean, std = (norm[0].mean.cpu(), norm[0].std.cpu()) if norm else (None, None)
     return Classifier(learn.model, learn.dls.vocab, get_thresholds(learn), size[0], mean, std, precision)
 
-# %% ../nbs/10_inference.ipynb #4ef4f8f0
+# %% ../nbs/10_inference.ipynb #ceadb482
 def _walk(folder:Path, others:dict)->list:
     "Image files under `folder`, hidden entries skipped, each real folder visited once: a link back up the tree is not followed round again"
     found, seen, todo = [], set(), [folder]
@@ -96,6 +96,7 @@ def image_files(items,                 # Image files and/or folders
                                    f"{Path(next(iter(others))).name})" if others else '') + ": pass image files or folders that hold images.")
     return files
 
+# %% ../nbs/10_inference.ipynb #4ef4f8f0
 def predict_files(model,                  # A `Classifier`, or a learner `as_classifier` accepts
                   items,                  # Image files and/or folders
                   bs:int=64,              # Images per batch through the model
@@ -136,16 +137,7 @@ def predict_files(model,                  # A `Classifier`, or a learner `as_cla
     res.attrs['skipped'], res.attrs['notes'] = errors, notes
     return res
 
-# %% ../nbs/10_inference.ipynb #wp11b
-def _check_out_file(out, force):
-    out = Path(out)
-    if out.suffix.lower() not in ('.csv', '.json'): raise ValueError(f"`out={out}` must end in .csv or .json.")
-    if out.is_dir(): raise IsADirectoryError(f"`out={out}` is a folder: give a file name ending in .csv or .json.")
-    if out.exists() and not force: raise FileExistsError(f"{out} already exists: choose another `out=`, or pass `force=True` to replace it.")
-    if not out.parent.is_dir(): raise FileNotFoundError(f"The folder of `out={out}`, {out.parent}, does not exist: create it, or choose another `out=`.")
-    if not os.access(out.parent, os.W_OK): raise PermissionError(f"Can't write in {out.parent}: choose another `out=`.")
-    return out
-
+# %% ../nbs/10_inference.ipynb #5de12287
 def with_settings(clf:'Classifier',         # A loaded classifier
                   precision:str|None=None,  # 'auto', 'fp32' or 'bf16'; None: the classifier's own
                   runtime:str|None=None     # 'auto', 'torch' or 'onnx'; None: the classifier's own
@@ -160,6 +152,16 @@ def with_settings(clf:'Classifier',         # A loaded classifier
             "`runtime='onnx'` runs a model's model.onnx, and this classifier was not loaded from a folder: pass the model's folder instead.")
         clf = _runtime(clf, clf.source, 'onnx')
     return clf
+
+# %% ../nbs/10_inference.ipynb #wp11b
+def _check_out_file(out, force):
+    out = Path(out)
+    if out.suffix.lower() not in ('.csv', '.json'): raise ValueError(f"`out={out}` must end in .csv or .json.")
+    if out.is_dir(): raise IsADirectoryError(f"`out={out}` is a folder: give a file name ending in .csv or .json.")
+    if out.exists() and not force: raise FileExistsError(f"{out} already exists: choose another `out=`, or pass `force=True` to replace it.")
+    if not out.parent.is_dir(): raise FileNotFoundError(f"The folder of `out={out}`, {out.parent}, does not exist: create it, or choose another `out=`.")
+    if not os.access(out.parent, os.W_OK): raise PermissionError(f"Can't write in {out.parent}: choose another `out=`.")
+    return out
 
 def write_predictions(model,                # A model folder (`save_classifier`), its model.json, or a `Classifier`
                       paths,                # Image files and/or folders

@@ -6,7 +6,7 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/metrics.html.md"""
 
 # %% auto #0
 __all__ = ['as_probs_targs', 'decisions', 'scored_classes', 'label_accuracy', 'exact_match', 'f1', 'mean_ap', 'multilabel_scores',
-           'threshold_curve', 'class_f1_curve', 'plot_threshold_curve', 'confusion_table', 'plot_confusion']
+           'class_f1_curve', 'threshold_curve', 'plot_threshold_curve', 'confusion_table', 'plot_confusion']
 
 # %% ../nbs/05_metrics.ipynb #5c258fa6
 from .core import *
@@ -94,6 +94,14 @@ def multilabel_scores(probs, targs, thresh=0.5)->pd.Series:
                           'f1_macro': f1(probs, targs, thresh, 'macro'), 'f1_micro': f1(probs, targs, thresh, 'micro'),
                           'f1_samples': f1(probs, targs, thresh, 'samples'), 'mAP': mean_ap(probs, targs)})
 
+# %% ../nbs/05_metrics.ipynb #41325576
+def class_f1_curve(probs, targs, threshs:'Tensor|None'=None)->'pd.DataFrame':
+    "F1 of each class (columns) at every threshold (rows)"
+    probs, targs = as_probs_targs(probs, targs)
+    threshs = check_thresh(ifnone(threshs, _default_threshs())).flatten()
+    tp, fp, fn = _counts(probs, targs, threshs)
+    return pd.DataFrame(_f1(tp.sum(1), fp.sum(1), fn.sum(1)).numpy(), index=pd.Index(threshs.numpy().round(4), name='threshold'))
+
 # %% ../nbs/05_metrics.ipynb #3c4e59f5
 def _f1(tp, fp, fn, zero_division=1.0):
     "F1 from counts, with `zero_division` where there is no true and no predicted positive"
@@ -124,13 +132,6 @@ def threshold_curve(probs, targs,
         'f1_micro': _f1(c_tp.sum(1), c_fp.sum(1), c_fn.sum(1)),
         'f1_samples': _f1(tp.sum(2), fp.sum(2), fn.sum(2)).mean(1),
     }, index=pd.Index(threshs.numpy().round(4), name='threshold'))
-
-def class_f1_curve(probs, targs, threshs:'Tensor|None'=None)->'pd.DataFrame':
-    "F1 of each class (columns) at every threshold (rows)"
-    probs, targs = as_probs_targs(probs, targs)
-    threshs = check_thresh(ifnone(threshs, _default_threshs())).flatten()
-    tp, fp, fn = _counts(probs, targs, threshs)
-    return pd.DataFrame(_f1(tp.sum(1), fp.sum(1), fn.sum(1)).numpy(), index=pd.Index(threshs.numpy().round(4), name='threshold'))
 
 # %% ../nbs/05_metrics.ipynb #f05a6594
 def plot_threshold_curve(curve:'pd.DataFrame',       # From `threshold_curve`

@@ -6,7 +6,7 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/thresholds.html.md"""
 
 # %% auto #0
 __all__ = ['ThresholdChoice', 'best_threshold', 'per_class_thresholds', 'cv_thresholds', 'choose_thresholds', 'plot_per_class',
-           'set_thresholds', 'get_thresholds', 'FollowThreshold', 'multilabel_metrics', 'tune_thresholds']
+           'get_thresholds', 'set_thresholds', 'FollowThreshold', 'multilabel_metrics', 'tune_thresholds']
 
 # %% ../nbs/06_thresholds.ipynb #59847c58
 from .vision import *
@@ -106,6 +106,11 @@ def plot_per_class(f1s:dict,         # {name: per-class F1 values}
     fig.tight_layout()
     return fig
 
+# %% ../nbs/06_thresholds.ipynb #07c99fa2
+def get_thresholds(learn)->Tensor:
+    "The thresholds `learn` decodes with, one per class"
+    return check_thresh(_threshold_loss(learn).thresh, learn.dls.c).expand(learn.dls.c).clone()
+
 # %% ../nbs/06_thresholds.ipynb #7f07859b
 def _threshold_loss(learn):
     loss = learn.loss_func
@@ -119,10 +124,6 @@ def set_thresholds(learn, thresh):
     t = check_thresh(thresh, learn.dls.c)
     _threshold_loss(learn).thresh = t.item() if t.dim() == 0 else t
     return learn
-
-def get_thresholds(learn)->Tensor:
-    "The thresholds `learn` decodes with, one per class"
-    return check_thresh(_threshold_loss(learn).thresh, learn.dls.c).expand(learn.dls.c).clone()
 
 # %% ../nbs/06_thresholds.ipynb #f4596658
 class FollowThreshold(AccumMetric):
