@@ -52,13 +52,40 @@ def main():
         rows['EfficientNet-Lite0, 224 px, planet JPEG'] = compare(plearn, pfiles, min(n_loop, len(pfiles)))
         data.append(f"planet_sample ({len(pfiles)} JPEGs, 256 px)")
 
+    # Where predict_files' time goes, on the digits: decoding alone, the model alone on decoded images, and the whole,
+    # at one decoding thread and at the default (one per core); and a learn.predict split the same way
+    from multilabel_nb.inference import as_classifier
+    clf = as_classifier(learn)
+    parts = {}
+    for workers in (1, None):
+        with Timer() as td: dec = decode_images(files, clf.size, n_workers=workers, show=False)
+        with Timer() as tm: clf.probs(dec.images)
+        with Timer() as tt: predict_files(clf, files, show=False, n_workers=workers)
+        parts[f"{workers or 'default'} decoding thread(s)"] = {'decode images/s': len(files) / td.s, 'model images/s': len(files) / tm.s,
+                                                               'predict_files images/s': len(files) / tt.s}
+    with learn.no_bar():
+        with Timer() as tp:
+            for f in files[:n_loop]: learn.predict(f)
+        dl = learn.dls.test_dl(list(files[:n_loop]), bs=1)
+        with Timer() as tdl:
+            for _ in dl: pass
+    bounds = pd.DataFrame(parts).T
+    bounds.index.name = 'small_cnn, digits'
+    loop_note = (f"A learn.predict loop spends {tdl.s / tp.s:.0%} of its time building one-image batches through fastai's "
+                 f"DataLoader ({n_loop / tdl.s:.0f} images/s for that alone), the rest in the model and decoding one image at a time.")
+
     tab = pd.DataFrame(rows).T
     tab.index.name = 'model, data'
     lines = []
     for (name, r), target in zip(rows.items(), (10, 3)):
         x = r['speed-up']
         lines.append(f"- {name}: **{x:.1f}x** (target at least {target}x: {'met' if x >= target else f'missed by {target-x:.1f}x'}).")
-    body = (f"Batch size 64; both paths use the learner's thresholds. Warm-up calls are not timed.\n\n{md_table(tab, '.1f')}\n\n" + '\n'.join(lines))
+    d1, dd = bounds.iloc[0], bounds.iloc[-1]
+    lines.append(f"- What bounds predict_files on the digits: decoding runs at {dd['decode images/s']:.0f} images/s with the default threads "
+                 f"({d1['decode images/s']:.0f} with one), the model at {dd['model images/s']:.0f}; the whole at {dd['predict_files images/s']:.0f}, "
+                 f"so {'decoding' if dd['decode images/s'] < dd['model images/s'] else 'the model'} is the slower part. " + loop_note)
+    body = (f"Batch size 64; both paths use the learner's thresholds. Warm-up calls are not timed.\n\n{md_table(tab, '.1f')}\n\n"
+            f"{md_table(bounds, '.0f')}\n\n" + '\n'.join(lines))
     append_results('Inference: batch prediction against a learn.predict loop', '; '.join(data), body)
 
 if __name__ == '__main__': main()

@@ -216,7 +216,7 @@ def decode_cached(files,                   # Image files
                     if note: notes[str(files[i])] = note
                     if dec[0] is not None: new.setdefault(h, dec[0])
                     elif dec[1] is not None: errors[str(files[i])] = dec[1]
-                if new: cache.append(list(new), np.stack([t.numpy() for t in new.values()]))
+                if new: cache.append(list(new), np.stack(list(new.values())))
                 for i in part:
                     if hashes[i] is not None and hashes[i] in cache.index: ok[i] = True
                 yield from part

@@ -66,27 +66,33 @@ def train(data:str=None,          # A folder with one subfolder per label, or a 
         if given: raise ValueError(f"--resume finishes a stopped run with its own options: leave out {', '.join('--' + k.replace('_', '-') for k in given)}.")
         return fit_tune_report(resume=resume, out=None if out == 'multilabel_run' else out, force=force)
     return fit_tune_report({k: args[k] for k in _DATA if args[k] is not None}, out, opts, force=force)
-def predict(model:str,            # A model: the report folder of `train`, its model.json, or a .pkl you trust
+def predict(model:str,            # A model: the report folder of `train`, its model.json or model.onnx, or a .pkl you trust
             paths:Annotated[str, {'nargs': '+'}], # Image files and/or folders of images
             out:str=None,         # Write the predictions here (.csv or .json) instead of printing them
             probs:bool=False,     # Include each label's probability
             bs:int=64,            # Batch size
             force:bool=False,     # Replace --out if it exists
             trust_pickle:bool=False, # Load a .pkl model: a pickle runs code when loaded, so only for files you trust
-            precision:str='auto'  # auto (fp32), or bf16: faster on a CPU that has it, but it changes some label sets
+            precision:str='auto', # auto (fp32), or bf16: faster on a CPU that has it, but it changes some label sets
+            runtime:str='auto'    # auto (the model's model.onnx once exported and checked), torch, or onnx
            ):
     "Label images with a trained model, using the thresholds saved with it; 'none of these' is an empty label set"
     limit_heap()                         # a program of its own: its memory stays flat in the number of images
-    from multilabel_nb.inference import write_predictions; return write_predictions(model, paths, out, probs=probs, bs=bs, force=force, trust_pickle=trust_pickle, precision=precision)
-def serve(model:str,              # A model: the report folder of `train`, its model.json, or a .pkl you trust
+    from multilabel_nb.runtime import onnx_model_file, predict_onnx
+    onnx = None if model.endswith('.pkl') else onnx_model_file(model, precision, runtime)
+    if onnx: return predict_onnx(onnx, paths, out, probs=probs, bs=bs, force=force)     # ONNX Runtime and numpy: PyTorch is never imported
+    from multilabel_nb.inference import write_predictions
+    return write_predictions(model, paths, out, probs=probs, bs=bs, force=force, trust_pickle=trust_pickle, precision=precision, runtime=runtime)
+def serve(model:str,              # A model: the report folder of `train`, its model.json or model.onnx, or a .pkl you trust
           port:int=8000,          # Port to listen on
           host:str='127.0.0.1',   # Address to listen on: 127.0.0.1 (the default) is this machine only; 0.0.0.0 is every network it is on
           trust_pickle:bool=False, # Load a .pkl model (it runs code when loaded: only for files you trust)
-          precision:str='auto'    # auto (fp32), or bf16: faster on a CPU that has it, but it changes some label sets
+          precision:str='auto',   # auto (fp32), or bf16: faster on a CPU that has it, but it changes some label sets
+          runtime:str='auto'      # auto (the model's model.onnx once exported and checked), torch, or onnx
          ):
     "Serve a web page to try a model on your own images (on this machine only, unless --host says otherwise)"
     limit_heap()
-    from multilabel_nb.serve import run_server; return run_server(model, port, host, trust_pickle, precision)
+    from multilabel_nb.serve import run_server; return run_server(model, port, host, trust_pickle, precision, runtime)
 def scrape(terms:Annotated[str, {'nargs': '+'}], # Search terms; folder=term names the folder (e.g. "grizzly=grizzly bear")
            dest:str='images',     # Root folder: one subfolder per term
            max_images:int=100,    # Images to ask for per term
@@ -99,10 +105,11 @@ def scrape(terms:Annotated[str, {'nargs': '+'}], # Search terms; folder=term nam
 def export(model:str,             # A model: the report folder of `train`, or its model.json
            onnx:bool=False,       # Write model.onnx (needs `pip install "multilabel_nb[onnx]"`), checked on the run's validation images
            check:Annotated[str, {'nargs': '+'}]=None, # Images and/or folders to check it on instead
-           force:bool=False):     # Replace a model.onnx in the folder that is not an earlier export of this model
+           force:bool=False,      # Replace a model.onnx in the folder that is not an earlier export of this model
+           int8:bool=False):      # Also write model.int8.onnx, static int8 calibrated on the run's training images; predict uses it only if it keeps the answers
     "Export a trained model for runtimes outside PyTorch; predict uses model.onnx once it agrees with PyTorch"
-    if not onnx: raise ValueError("Choose a format to export to: --onnx.")
-    from multilabel_nb.inference import export_onnx; export_onnx(model, check, force=force)
+    if not onnx: raise ValueError("Choose a format to export to: --onnx" + (" (--int8 goes with it)." if int8 else "."))
+    from multilabel_nb.inference import export_onnx; export_onnx(model, check, force=force, int8=int8)
 def cache(clear:bool=False):      # Delete the caches (they hold copies: nothing else is touched)
     "Show where decoded images and features are cached, and their size; or clear them"
     from multilabel_nb.cache import cache_dir, cache_info, clear_cache

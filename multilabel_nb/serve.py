@@ -8,10 +8,11 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/serve.html.md"""
 __all__ = ['MAX_BYTES', 'MAX_FILES', 'LOCAL_HOSTS', 'serve_app', 'serve_in_notebook', 'run_server']
 
 # %% ../nbs/11_serve.ipynb #3d94b525
-from .vision import *
 from .core import *
 from .images import *
-from .inference import *
+from .runtime import OnnxModel, onnx_model_file
+from pathlib import Path
+import numpy as np
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
@@ -116,7 +117,7 @@ def _page(clf, title):
     info = f"{len(clf.vocab)} classes; images are read at {clf.size}x{clf.size} pixels. Probabilities come from the model; the label set is read off them with the thresholds below."
     js = lambda o: json.dumps(o).replace('</', '<\\/')
     return (_PAGE.replace('TITLE', html.escape(title)).replace('INFO', html.escape(info)).replace('NONE_JSON', js(NONE))
-            .replace('VOCAB_JSON', js(clf.vocab)).replace('THRESH_JSON', json.dumps([round(t, 4) for t in clf.thresh.tolist()])))
+            .replace('VOCAB_JSON', js(clf.vocab)).replace('THRESH_JSON', json.dumps([round(t, 4) for t in np.broadcast_to(np.asarray(clf.thresh, np.float64), len(clf.vocab)).tolist()])))
 
 # %% ../nbs/11_serve.ipynb #0a141998
 def _parse_thresh(raw, clf):
@@ -125,7 +126,7 @@ def _parse_thresh(raw, clf):
     if not isinstance(raw, str): raise ValueError(f"thresh is a file: {fix}, as a plain form field.")
     try: t = json.loads(raw)
     except json.JSONDecodeError: raise ValueError(f"thresh={raw[:40]!r} is not a number or a JSON list of numbers: {fix}.") from None
-    try: return check_thresh(t, n)
+    try: return thresh_values(t, n)
     except (TypeError, ValueError) as e: raise ValueError(f"thresh={raw[:40]!r} is refused: {str(e).split(': pass')[0]}; {fix}.") from None
 
 class _TooLarge(MultiPartException): pass
@@ -151,20 +152,22 @@ def serve_app(model,                          # A `Classifier`, or a learner `as
               hosts:list|None=None            # Host names it answers to (default: `LOCAL_HOSTS`); ['*'] answers any
              )->'Starlette':
     "A web app that labels uploaded images with `model`: the page at `/`, the labels and probabilities as JSON at `/predict`"
-    clf, max_bytes, max_pixels = as_classifier(model), ifnone(max_bytes, MAX_BYTES), ifnone(max_pixels, MAX_PIXELS)
+    if not all(hasattr(model, a) for a in ('probs', 'labels', 'vocab', 'thresh', 'size')):    # a learner: PyTorch is here already
+        from multilabel_nb.inference import as_classifier; model = as_classifier(model)
+    clf, max_bytes, max_pixels = model, max_bytes or MAX_BYTES, max_pixels or MAX_PIXELS
     limit = max_files * (max_bytes + 4096) + 65536   # the most a request may send: every image at its largest, and room for the form
     too_big = f"send at most {max_files} images of at most {_size(max_bytes)} each"
     lock = threading.Lock()                       # one batch through the model at a time
     def run(x):
         with lock: return clf.probs(x)
     async def index(request): return HTMLResponse(_page(clf, title))
-    async def info(request): return JSONResponse({'vocab': clf.vocab, 'thresholds': clf.thresh.tolist(), 'size': clf.size})
+    async def info(request): return JSONResponse({'vocab': clf.vocab, 'thresholds': np.asarray(clf.thresh, np.float64).tolist(), 'size': clf.size})
     def decode(datas):
         "Each upload's pixels, or why not, and a note for a tiny image: in a worker thread, so that a large upload holds up no other client"
         res = []
         for name, data in datas:
             if len(data) > max_bytes: res.append((None, f"{name} is larger than {_size(max_bytes)}: send a smaller image.", None)); continue
-            try: res.append((image_tensor(data, clf.size, max_pixels), None, size_note(data, clf.size)))
+            try: res.append((image_array(data, clf.size, max_pixels), None, size_note(data, clf.size)))
             except ImageError as e: res.append((None, str(e).replace('The image', name), None))
         return res
     async def labels(request):
@@ -176,7 +179,7 @@ def serve_app(model,                          # A `Classifier`, or a learner `as
             async with request.form(max_files=max_files, max_fields=8) as form:
                 files = form.getlist('files')
                 if not files: return JSONResponse({'error': "No images: send them as form field 'files'."}, 400)
-                thresh = _parse_thresh(form['thresh'], clf) if 'thresh' in form else clf.thresh
+                thresh = _parse_thresh(form['thresh'], clf) if 'thresh' in form else np.asarray(clf.thresh, np.float32)
                 datas = [(getattr(f, 'filename', None) or 'image', await f.read(max_bytes + 1) if hasattr(f, 'read') else b'') for f in files]
         except HTTPException as e:                       # the form parser's refusals: too many files or fields, a body cut off
             if isinstance(e.__context__, _TooLarge): return JSONResponse({'error': f"{e.detail}: {too_big}."}, 413)
@@ -188,9 +191,9 @@ def serve_app(model,                          # A `Classifier`, or a learner `as
         results = [{'name': n, **({'error': why} if t is None else {}), **({'note': note} if note else {})} for (n, _), (t, why, note) in zip(datas, decoded)]
         good = [i for i, (t, _, _) in enumerate(decoded) if t is not None]
         if good:
-            probs = await run_in_threadpool(run, torch.stack([decoded[i][0] for i in good]))
+            probs = await run_in_threadpool(run, np.stack([decoded[i][0] for i in good]))
             for i, p in zip(good, probs): results[i].update(probs=[round(v, 4) for v in p.tolist()], labels=clf.labels(p[None], thresh)[0])
-        return JSONResponse({'vocab': clf.vocab, 'thresholds': thresh.expand(len(clf.vocab)).tolist(), 'results': results})
+        return JSONResponse({'vocab': clf.vocab, 'thresholds': np.broadcast_to(thresh, len(clf.vocab)).astype(np.float64).round(6).tolist(), 'results': results})
     async def predict(request):
         try: return await labels(request)
         except Exception:                                # a fault of the server's own, not of the upload: logged where it runs, 500
@@ -198,7 +201,7 @@ def serve_app(model,                          # A `Classifier`, or a learner `as
             return JSONResponse({'error': "The server failed on this request (the error is its own, and is logged where it runs): "
                                           "try again, and report it if it happens again."}, 500)
     return Starlette(routes=[Route('/', index), Route('/info', info), Route('/predict', predict, methods=['POST'])],
-                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=ifnone(hosts, LOCAL_HOSTS))])
+                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts or LOCAL_HOSTS)])
 
 # %% ../nbs/11_serve.ipynb #f04f8bed
 def _bind(host:str, port:int)->socket.socket:
@@ -241,11 +244,16 @@ def run_server(model,                    # A model folder, its model.json, or a 
                port:int=8000,            # Port to listen on
                host:str='127.0.0.1',     # Address to listen on: 127.0.0.1 is this machine only; 0.0.0.0 is every network it is on
                trust_pickle:bool=False,  # Load a .pkl model (it runs code: only for files you trust)
-               precision:str='auto'      # 'auto' (fp32: bf16 changes some label sets), 'fp32' or 'bf16' (faster where the CPU has it)
+               precision:str='auto',     # 'auto' (fp32: bf16 changes some label sets), 'fp32' or 'bf16' (faster where the CPU has it)
+               runtime:str='auto'        # 'auto' (its model.onnx once exported and checked), 'torch' or 'onnx' (lesson 18)
               ):
     "Load a saved model and serve its page until Ctrl-C, logging each request: what `multilabel-nb serve` does"
     import uvicorn
-    clf = load_classifier(model, trust_pickle=trust_pickle, precision=precision)
+    onnx = None if str(model).endswith('.pkl') else onnx_model_file(model, precision, runtime)
+    if onnx: clf = OnnxModel(onnx)                                  # ONNX Runtime and numpy: neither PyTorch nor fastai is imported
+    else:
+        from multilabel_nb.inference import load_classifier
+        clf = load_classifier(model, trust_pickle=trust_pickle, precision=precision, runtime=runtime)
     p = Path(model).resolve()
     name = (p.parent if p.is_file() else p).name                    # the run folder: what the user called the model
     hosts = (LOCAL_HOSTS if host in ('127.0.0.1', 'localhost', '::1') else ['*'] if host in ('0.0.0.0', '::', '')
