@@ -1,6 +1,7 @@
 """Frozen-body training and the body's BatchNorm: should its layers stay in eval mode while the head trains?
 
-    python bench/batchnorm.py [--only planet_sample fashion6 digits] [--seeds 0 1 2] [--ft-seeds 0] [--epochs 3]
+    python bench/batchnorm.py [--only planet_sample fashion6 digits] [--seeds 0 1 2] [--ft-seeds 0 1 2] [--epochs 3]
+                              [--planet-seeds 0 1] [--planet-ft-seeds 0] [--budget-min 25] [--resume]
 
 `multilabel_learner(dls, 'efficientnet_lite0')` (offline ImageNet weights, body frozen, fastai's head) trained three ways
 with the body frozen, `fit_one_cycle(EPOCHS, 3e-3)`:
@@ -18,8 +19,11 @@ Scores on the validation images: mAP, and macro F1 at the threshold 0.5. The per
 skipped (it does not change the training), and each run is timed from building the learner to its predictions.
 Also checked, at the first training batch of each run: how many of the body's BatchNorm layers are in training mode and
 whether their weights train; and after training, whether the body's running statistics moved.
-Spread = max - min over the seeds. Wall times are noisy on a shared 2-core CPU."""
-import argparse, os, warnings, time
+Order of the runs: the three frozen-body configurations on every set for the first seed, one fine_tune seed per set,
+then the other seeds of the frozen-body runs, then the other fine_tune seeds; no run starts after `--budget-min` minutes
+(those left are listed as not run). Each finished run is appended to `--log`; `--resume` reuses them.
+Min-max = range over the seeds. Wall times are noisy on a shared 2-core CPU (the 1-minute load average is logged)."""
+import argparse, json, os, warnings, time
 from pathlib import Path
 from _common import Timer, append_results, md_table, shared_set, planet_df
 from multilabel_nb.all import *
@@ -113,6 +117,18 @@ def summarise(rows):
     out.index.name = 'set: configuration'
     return out
 
+def jobs(sets, seeds, ft_seeds):
+    "(set, seed, config) in the order they run: the frozen-body configurations seed by seed over every set, then fine_tune"
+    frozen = [k for k, c in CONFIGS.items() if not c['fine_tune']]
+    ft = [k for k, c in CONFIGS.items() if c['fine_tune']]
+    res = []
+    for i in range(max(len(v) for v in seeds.values())):
+        res += [(n, seeds[n][i], k) for n in sets if i < len(seeds[n]) for k in frozen]
+        if i == 0: res += [(n, ft_seeds[n][0], k) for n in sets if ft_seeds[n] for k in ft]   # one fine_tune seed early
+    for i in range(1, max(len(v) for v in ft_seeds.values())):
+        res += [(n, ft_seeds[n][i], k) for n in sets if i < len(ft_seeds[n]) for k in ft]
+    return res
+
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--only', nargs='+', help='data sets to run: planet_sample, fashion6, digits (default: all present)')
@@ -121,29 +137,45 @@ if __name__ == '__main__':
     p.add_argument('--ft-seeds', type=int, nargs='+', default=[0, 1, 2], help='seeds of the fine_tune runs')
     p.add_argument('--planet-ft-seeds', type=int, nargs='+', help='seeds of the fine_tune runs on planet_sample (default: --ft-seeds)')
     p.add_argument('--epochs', type=int, default=3, help='epochs of fit_one_cycle with the body frozen')
+    p.add_argument('--budget-min', type=float, default=25, help='start no new run after this many minutes (the rest is reported as not run)')
+    p.add_argument('--log', default=str(Path(os.environ.get('MULTILABEL_NB_CACHE') or '/tmp')/'batchnorm_runs.jsonl'),
+                   help='finished runs are appended here, and a later call with --resume reuses them')
+    p.add_argument('--resume', action='store_true', help='reuse the finished runs of --log (same epochs) instead of running them again')
     args = p.parse_args()
     warnings.filterwarnings('ignore', category=UserWarning)
     sets, rows, checks = datasets(args.only), [], {}
-    t0 = time.perf_counter()
-    for name, (make, size, desc) in sets.items():
-        seeds = args.planet_seeds if name == 'planet_sample' and args.planet_seeds else args.seeds
-        ft_seeds = args.planet_ft_seeds if name == 'planet_sample' and args.planet_ft_seeds else args.ft_seeds
-        for seed in sorted(set(seeds) | set(ft_seeds)):
-            dls = multilabel_dls(make(seed), size=size, bs=32, show=False)
-            for cname, cfg in CONFIGS.items():
-                if seed not in (ft_seeds if cfg['fine_tune'] else seeds): continue
-                res, chk = run(dls, seed, cfg, args.epochs)
-                rows.append({'set': name, 'config': cname, 'seed': seed, **res})
-                checks.setdefault(cname, chk)
-                print(name, seed, cname, {k: round(v, 3) for k, v in res.items()}, chk, f"[{time.perf_counter() - t0:.0f} s so far]", flush=True)
+    seeds = {n: (args.planet_seeds if n == 'planet_sample' and args.planet_seeds else args.seeds) for n in sets}
+    ft_seeds = {n: (args.planet_ft_seeds if n == 'planet_sample' and args.planet_ft_seeds else args.ft_seeds) for n in sets}
+    done = {}
+    if args.resume and Path(args.log).exists():
+        for l in Path(args.log).read_text().splitlines():
+            r = json.loads(l)
+            if r['epochs'] == args.epochs: done[(r['set'], r['seed'], r['config'])] = r
+    t0, dls_of, skipped = time.perf_counter(), {}, []
+    for name, seed, cname in jobs(sets, seeds, ft_seeds):
+        if (name, seed, cname) in done:
+            r = done[(name, seed, cname)]; rows.append({k: r[k] for k in ('set', 'config', 'seed', 'mAP', 'f1_macro@0.5', 'seconds')})
+            checks.setdefault(cname, r['check']); continue
+        if time.perf_counter() - t0 > args.budget_min * 60: skipped.append((name, seed, cname)); continue
+        make, size, _ = sets[name]
+        if (name, seed) not in dls_of: dls_of = {(name, seed): multilabel_dls(make(seed), size=size, bs=32, show=False)}  # one at a time
+        res, chk = run(dls_of[(name, seed)], seed, CONFIGS[cname], args.epochs)
+        rows.append({'set': name, 'config': cname, 'seed': seed, **res})
+        checks.setdefault(cname, chk)
+        with open(args.log, 'a') as f: f.write(json.dumps({'set': name, 'config': cname, 'seed': seed, 'epochs': args.epochs, **res,
+                                                           'check': chk, 'load': os.getloadavg()[0]}) + '\n')
+        print(name, seed, cname, {k: round(float(v), 3) for k, v in res.items()}, chk, f"[{time.perf_counter() - t0:.0f} s so far, load {os.getloadavg()[0]:.1f}]", flush=True)
+    order = {k: i for i, k in enumerate(CONFIGS)}
+    rows.sort(key=lambda r: (list(sets).index(r['set']), order[r['config']], r['seed']))
     table = summarise(rows)
     print(table.to_string())
-    chk = pd.DataFrame(checks).T
+    chk = pd.DataFrame(checks).T.loc[[k for k in CONFIGS if k in checks]]
     chk['running stats moved (max abs)'] = chk['running stats moved (max abs)'].map(lambda v: f"{v:.3g}")
     chk.index.name = 'configuration (first run)'
     mean = pd.DataFrame(rows).groupby(['set', 'config'], sort=False)[['mAP', 'f1_macro@0.5']].mean()
     lines = []
     for name in sets:
+        if name not in mean.index.get_level_values(0): continue
         m = mean.loc[name]
         frozen = [c for c in m.index if 'frozen' in c]
         if len(frozen) == 3:
@@ -154,9 +186,9 @@ if __name__ == '__main__':
         if len(ft) == 2:
             a, c = (m.loc[k] for k in ft)
             lines.append(f"- {name}, fine_tune: (c) minus (a) mAP {c['mAP'] - a['mAP']:+.3f}, F1@0.5 {c['f1_macro@0.5'] - a['f1_macro@0.5']:+.3f}.")
+    if skipped: lines.append(f"- Not run (past the {args.budget_min:g}-minute budget): " + '; '.join(f"{n} seed {s} {k}" for n, s, k in skipped) + '.')
     body = (f"Frozen body: `fit_one_cycle({args.epochs}, 3e-3)`; fine_tune: `fine_tune(2, 3e-3, freeze_epochs=1)`; EfficientNet-Lite0, "
-            f"fastai's head, batch size 32. Seeds of the frozen runs: {args.seeds} (planet_sample: {args.planet_seeds or args.seeds}); "
-            f"of the fine_tune runs: {args.ft_seeds} (planet_sample: {args.planet_ft_seeds or args.ft_seeds}). "
-            f"Total wall time {time.perf_counter() - t0:.0f} s.\n\n"
-            + md_table(table) + '\n\n' + md_table(chk) + '\n\n' + '\n'.join(lines))
+            f"fastai's head, batch size 32. Seeds asked for, frozen runs: {seeds}; fine_tune runs: {ft_seeds} (the `seeds` column counts "
+            f"those run). Wall time of this call {time.perf_counter() - t0:.0f} s" + (f" ({len(done)} runs reused from an earlier call)" if done else '')
+            + ".\n\n" + md_table(table) + '\n\n' + md_table(chk) + '\n\n' + '\n'.join(lines))
     append_results('Frozen-body training and BatchNorm: train_bn and BnFreeze', '; '.join(d for _, _, d in sets.values()), body)

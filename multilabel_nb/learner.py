@@ -1,4 +1,4 @@
-"""A learner whose loss holds the threshold, training that repeats, a learning rate from `lr_find`, and pretrained weights that need no download.
+"""What `fine_tune` does, step by step on photos: a rate from `lr_find`, a frozen body, then rates that differ by layer; and training that repeats.
 
 Docs: https://multilabel-nb.github.io/multilabel_nb/learner.html.md"""
 
@@ -117,10 +117,14 @@ def any_learner(dls,                      # DataLoaders of any task
                 metrics:list|None=None,   # fastai metrics
                 channels_last:bool=True,  # Run convolutions channels-last
                 stages:tuple|None=None,   # With head='linear': inner blocks whose pooled outputs join the features (`PooledStages`)
+                bn_freeze:bool=True,      # While the body is frozen, keep its batch-norm layers as pretrained: statistics and weights (`BnFreeze`)
                 **kwargs
                )->'Learner':
     "A learner for `arch` with `loss_func`, its body frozen and ImageNet-initialised when `pretrained`; `kwargs` go to `Learner`"
     check_arch(arch)
+    if bn_freeze and pretrained and arch != 'small_cnn' and not callable(arch):    # fastai trains a frozen body's batch norm by default
+        kwargs['train_bn'] = False
+        kwargs['cbs'] = [*L(kwargs.get('cbs')), BnFreeze()]
     learn = _any_learner(dls, arch, loss_func, pretrained, head, metrics, stages, **kwargs)
     if channels_last: learn.add_cb(ChannelsLast())
     if getattr(dls.device, 'type', 'cpu') == 'cuda': learn.to_fp16()
@@ -151,9 +155,10 @@ def multilabel_learner(dls,                      # DataLoaders with multi-hot ta
                        pretrained:bool=True,     # Start from ImageNet weights (not for 'small_cnn'), and freeze the body
                        head:str='fastai',        # Head on a pretrained body: 'fastai' (vision_learner's), or 'linear'
                        thresh=0.5,               # Decision threshold(s): one, or one per class; stored in the loss
-                       loss_func:'BaseLoss|None'=None, # Default: `BCEWithLogitsLossFlat()`; lesson 8 has others that keep the threshold
+                       loss_func:'BaseLoss|None'=None, # Default: `BCEWithLogitsLossFlat()`; lesson 4 has others that keep the threshold
                        metrics:list|None=None,   # Default: `multilabel_metrics()`, which follow the threshold
                        channels_last:bool=True,  # Run convolutions channels-last
+                       bn_freeze:bool=True,      # While the body is frozen, keep its batch-norm layers as pretrained (`BnFreeze`); False: fastai's default
                        **kwargs
                       )->'Learner':
     "A learner for multi-label classification whose predictions and metrics use `thresh`; `kwargs` go to `Learner`"
@@ -162,9 +167,9 @@ def multilabel_learner(dls,                      # DataLoaders with multi-hot ta
         "For single-label data use `vision_learner(dls, arch, loss_func=CrossEntropyLossFlat())`, or wrap each label in a list.")
     loss_func = ifnone(loss_func, BCEWithLogitsLossFlat())
     if not hasattr(loss_func, 'thresh'): raise TypeError(f"{type(loss_func).__name__} has no `thresh` to decode with: use "
-                                                         "BCEWithLogitsLossFlat or a loss of lesson 8.")
+                                                         "BCEWithLogitsLossFlat or a loss of lesson 4.")
     learn = any_learner(dls, arch, loss_func, pretrained=pretrained, head=head, metrics=ifnone(metrics, multilabel_metrics()),
-                        channels_last=channels_last, **kwargs)
+                        channels_last=channels_last, bn_freeze=bn_freeze, **kwargs)
     return set_thresholds(learn, thresh)
 
 # %% ../nbs/03_learner.ipynb #ceb17a32
