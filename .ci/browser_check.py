@@ -2,7 +2,7 @@
 
     .ci/browser-check [OUT]          # installs what it needs, then runs this script
 
-Lesson 14 tests the server over HTTP with starlette's TestClient; this script checks the page itself, as a
+Lesson 11 tests the server over HTTP with starlette's TestClient; this script checks the page itself, as a
 user meets it: it trains a small model on the built-in digits, serves it, opens the page in Chromium, uploads
 two images and a file that is not an image, moves the all-classes slider to the top, then the slider of one
 class of the first image to the bottom (the all-classes value then reads 'mixed'), presses the reset button, and uploads

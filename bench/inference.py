@@ -5,6 +5,7 @@ Two cases: the default model for the digits (small_cnn, 48 px) on the built-in d
 (EfficientNet-Lite0 at 224 px, its own input size) on planet_sample JPEGs (skipped if that data set is absent).
 Targets: batch prediction at least 10x the `learn.predict` loop for small_cnn, and at least 3x for EfficientNet-Lite0."""
 import argparse, warnings
+from multilabel_nb.vision import *
 from _common import Timer, append_results, md_table, shared_set, planet_df
 from multilabel_nb.core import *
 from multilabel_nb.data import *

@@ -3,7 +3,7 @@
 A phone panorama or a scan can be this large. Each case runs in a fresh Python process that first imports what it
 uses, so the figure is the peak resident memory (RSS) above that process's own baseline, and the seconds of the read:
 
-- `read_image(f, 224)`, the library's reader (lesson 4): a JPEG is decoded at a reduced scale (`draft`), and another
+- `read_image(f, 224)`, the library's reader (lesson 14): a JPEG is decoded at a reduced scale (`draft`), and another
   format is averaged down (`reduce`) before its conversions;
 - the plain recipe, `Image.open(f).convert('RGB').resize((224, 224))`, for comparison: it holds the full-size image,
   and a copy for each conversion.

@@ -1,6 +1,6 @@
 """Training throughput (images/s) of the library's default recipe (images decoded once, batches sliced from memory,
 channels-last convolutions), the same with fastai's item-by-item loading, the fastbook chapter 6 recipe and the
-plain-PyTorch loop of lesson 12, on the same model, image size, batch size and data; and how close each comes to this
+plain-PyTorch loop of lesson 9, on the same model, image size, batch size and data; and how close each comes to this
 machine's limit (the model's forward+backward FLOPs per image against the measured matmul GFLOP/s of this CPU).
 
 Only the training phase of each epoch is timed (data loading included, validation excluded), after one warm-up epoch.
@@ -94,7 +94,7 @@ def main():
     model = small_cnn(len(vocab))
     with contextlib.redirect_stdout(io.StringIO()):   # train_loop's progress bars
         train_loop(model, train_dl, valid_dl, epochs=epochs + 1, lr=LR)
-    res['plain PyTorch loop (lesson 12, num_workers=0)'] = sum(train_dl.imgs[1:]) / sum(train_dl.secs[1:])
+    res['plain PyTorch loop (lesson 9, num_workers=0)'] = sum(train_dl.imgs[1:]) / sum(train_dl.secs[1:])
 
     # The model alone: the same steps on batches already in memory, i.e. what no data pipeline can beat
     model = small_cnn(len(vocab)); opt = torch.optim.AdamW(model.parameters(), lr=LR)

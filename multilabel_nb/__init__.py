@@ -22,8 +22,9 @@ from multilabel_nb.inference import *
 from multilabel_nb.serve import *
 from multilabel_nb.resume import *
 from multilabel_nb.training import *
-import multilabel_nb.vision, multilabel_nb.core, multilabel_nb.files, multilabel_nb.options, multilabel_nb.runtime, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images, multilabel_nb.cache, multilabel_nb.learner, multilabel_nb.probe, multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare, multilabel_nb.pytorch, multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.resume, multilabel_nb.training
-__all__ = [n for m in (multilabel_nb.vision, multilabel_nb.core, multilabel_nb.files, multilabel_nb.options, multilabel_nb.runtime, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images, multilabel_nb.cache, multilabel_nb.learner, multilabel_nb.probe, multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare, multilabel_nb.pytorch, multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.resume, multilabel_nb.training) for n in m.__all__]
+from multilabel_nb.review import *
+import multilabel_nb.vision, multilabel_nb.core, multilabel_nb.files, multilabel_nb.options, multilabel_nb.runtime, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images, multilabel_nb.cache, multilabel_nb.learner, multilabel_nb.probe, multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare, multilabel_nb.pytorch, multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.resume, multilabel_nb.training, multilabel_nb.review
+__all__ = [n for m in (multilabel_nb.vision, multilabel_nb.core, multilabel_nb.files, multilabel_nb.options, multilabel_nb.runtime, multilabel_nb.scrape, multilabel_nb.data, multilabel_nb.loaders, multilabel_nb.images, multilabel_nb.cache, multilabel_nb.learner, multilabel_nb.probe, multilabel_nb.loss, multilabel_nb.metrics, multilabel_nb.thresholds, multilabel_nb.compare, multilabel_nb.pytorch, multilabel_nb.inference, multilabel_nb.serve, multilabel_nb.resume, multilabel_nb.training, multilabel_nb.review) for n in m.__all__]
 ```"""
 
 __version__ = "0.1.0"

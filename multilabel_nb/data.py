@@ -94,7 +94,7 @@ def _tile(pool, rng, size, max_digits, p_empty):
     X, y = pool
     k = 0 if rng.random() < p_empty else int(rng.integers(1, max_digits+1))
     # A faint noise floor, different in every image, as a scanner or camera gives: no two images, not even two
-    # empty ones, are the same file (identical files would be merged as duplicates, lesson 5).
+    # empty ones, are the same file (identical files would be merged as duplicates, lesson 13).
     canvas = Image.fromarray(rng.integers(0, 6, (size, size), dtype=np.uint8))
     half, ds = size//2, size*7//16
     labels = set()

@@ -51,7 +51,7 @@ class Classifier:
 
 # %% ../nbs/10_inference.ipynb #07d93098
 def as_classifier(learn, precision:str='auto')->'Classifier':
-    "The `Classifier` of a learner whose images are read by `LoadResized` (lesson 5), with its thresholds"
+    "The `Classifier` of a learner whose images are read by `LoadResized` (lesson 15), with its thresholds"
     if all(hasattr(learn, a) for a in ('probs', 'labels', 'vocab', 'thresh', 'size')): return learn     # a Classifier
     ds = learn.dls.valid_ds
     size = [t.size for t in (ds.tls[0].tfms.fs if hasattr(ds, 'tls') else []) if isinstance(t, LoadResized)]
@@ -135,7 +135,7 @@ def save_classifier(model,        # A `Classifier`, or a learner `as_classifier`
     "Save `model` in the safe format: weights in `name.safetensors`, everything else in `name.json`; returns the JSON's path"
     clf = as_classifier(model)
     spec = getattr(clf.model, 'spec', None)
-    if not spec or callable(spec.get('arch')): raise ValueError("This model has no spec (lesson 6's `build_model`) to rebuild it from, so it "
+    if not spec or callable(spec.get('arch')): raise ValueError("This model has no spec (lesson 3's `build_model`) to rebuild it from, so it "
                                                                 "cannot be saved in the safe format: build it with `multilabel_learner`.")
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in clf.model.state_dict().items()}
@@ -231,7 +231,7 @@ def _runtime(clf:Classifier, js:Path, runtime:str, precision:str='auto')->Classi
     f = onnx_model_file(js, precision, runtime)
     return clf if f is None else OnnxClassifier(clf, f)
 
-# %% ../nbs/18_runtime.ipynb #1386942d
+# %% ../nbs/19_runtime.ipynb #1386942d
 def _split_rows(js:Path, vocab:list, valid:bool)->'pd.DataFrame':
     "The validation (or training) rows of the run's split.csv beside `js` whose files exist: path, and labels as lists; none without a split.csv"
     split = js.parent/'split.csv'
@@ -303,7 +303,7 @@ def export_onnx(model,                    # A model folder, or its model.json, i
     if int8: export_int8(js, check_images, calib_images, show=show)
     return onnx_file
 
-# %% ../nbs/18_runtime.ipynb #int818
+# %% ../nbs/19_runtime.ipynb #int818
 _FLOAT_OPS = ('GlobalAveragePool', 'ReduceMean', 'Flatten', 'Concat', 'Gemm', 'MatMul', 'Sigmoid', 'Sub', 'Div', 'Mul')   # the pooling, the head
 # and the arithmetic on features stay float32: a probe's head multiplies small differences of its standardised features, and int8 there
 # moved planet's probabilities by up to 0.8 (66% of label sets kept, against 73% with them float)

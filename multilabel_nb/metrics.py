@@ -1,4 +1,4 @@
-"""Which metrics tell the truth about a multi-label model, and every metric at every threshold in one vectorised pass.
+"""Why `accuracy_multi` flatters; exact match, F1 and mAP; the threshold curve in one pass; whether probabilities mean what they say.
 
 Docs: https://multilabel-nb.github.io/multilabel_nb/metrics.html.md"""
 
@@ -6,7 +6,8 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/metrics.html.md"""
 
 # %% auto #0
 __all__ = ['as_probs_targs', 'decisions', 'scored_classes', 'label_accuracy', 'exact_match', 'f1', 'mean_ap', 'multilabel_scores',
-           'class_f1_curve', 'threshold_curve', 'plot_threshold_curve', 'confusion_table', 'plot_confusion']
+           'class_f1_curve', 'threshold_curve', 'plot_threshold_curve', 'confusion_table', 'plot_confusion',
+           'calibration_table', 'plot_reliability']
 
 # %% ../nbs/05_metrics.ipynb #5c258fa6
 from .core import *
@@ -181,3 +182,39 @@ def plot_confusion(table:'pd.DataFrame', ncols:int=5, figsize:tuple|None=None):
     for ax in list(axs.flat)[len(table):]: ax.axis('off')
     fig.tight_layout()
     return fig
+
+# %% ../nbs/05_metrics.ipynb #cal05e
+def calibration_table(probs, targs,        # Probabilities and multi-hot targets (items, classes)
+                      vocab:list|None=None,# Class names (default: their positions)
+                      bins:int=10          # Equal-width bins of the probability
+                     )->'pd.DataFrame':
+    "Expected calibration error (ECE) of each class and of all (item, class) pairs: the mean gap, weighted by each bin's size, between the probabilities in a bin and the share of them that are positive"
+    probs, targs = as_probs_targs(probs, targs)
+    p, t = probs.numpy().astype('float64'), targs.numpy().astype('float64')
+    def ece(p, t):
+        b = np.minimum((p * bins).astype(int), bins - 1)
+        return float(np.abs(np.bincount(b, p, bins) - np.bincount(b, t, bins)).sum() / max(len(p), 1))
+    vocab = [str(k) for k in range(p.shape[1])] if vocab is None else list(vocab)
+    rows = {c: (ece(p[:, k], t[:, k]), p[:, k].mean(), t[:, k].mean()) for k, c in enumerate(vocab)}
+    rows['all pairs'] = (ece(p.ravel(), t.ravel()), p.mean(), t.mean())
+    return pd.DataFrame(rows, index=['ece', 'mean_prob', 'share_positive']).T
+
+def plot_reliability(probs, targs,       # Probabilities and multi-hot targets (items, classes)
+                     bins:int=10,        # Equal-width bins of the probability
+                     ax:'plt.Axes|None'=None, # Where to draw (default: a new figure)
+                     label:str='all (item, class) pairs' # The curve's name in the legend
+                    )->'plt.Axes':
+    "Reliability diagram of all (item, class) pairs: in each bin of probability, the share that is positive against the mean probability"
+    probs, targs = as_probs_targs(probs, targs)
+    p, t = probs.numpy().ravel().astype('float64'), targs.numpy().ravel()
+    b = np.minimum((p * bins).astype(int), bins - 1)
+    n = np.bincount(b, minlength=bins); keep = n > 0
+    mp, fp = np.bincount(b, p, bins)[keep] / n[keep], np.bincount(b, t, bins)[keep] / n[keep]
+    if ax is None: _, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], ':', color='grey', label='perfectly calibrated')
+    ax.plot(mp, fp, 'o-', label=label)
+    for x, y, k in zip(mp, fp, n[keep]): ax.annotate(f'{k:,}', (x, y), textcoords='offset points', xytext=(4, -10), fontsize=7)
+    ax.set(xlabel='mean probability in the bin', ylabel='share positive', xlim=(0, 1), ylim=(0, 1), title='Reliability (points: pairs per bin)')
+    ax.legend(loc='upper left', fontsize=8)
+    return ax
+

@@ -36,7 +36,7 @@ def _whole(v): return isinstance(v, numbers.Integral) and not isinstance(v, bool
 class RunOptions:
     "The options of one training run, checked when made: what `multilabel-nb train` parses, `fit_tune_report` runs, the report records and a resumed run compares"
     arch:str|None=None         # 'small_cnn', an offline backbone or a timm name (default: small_cnn for the digits, else efficientnet_lite0)
-    size:int|None=None         # Image size (default: 48 for small_cnn, else the backbone's own, 224 for Lite0)
+    size:int|None=None         # Image size (default: 48 for small_cnn, 288 for a linear probe, else the backbone's own)
     fine_tune:bool=False       # Fine-tune a pretrained backbone instead of fitting a linear probe on its features
     epochs:int|None=None       # Epochs: from scratch (default 5), or unfrozen after one frozen epoch (default 3)
     lr:float|None=None         # Peak learning rate (default 1e-2 from scratch, 3e-3 fine-tuning)

@@ -245,7 +245,7 @@ def run_server(model,                    # A model folder, its model.json, or a 
                host:str='127.0.0.1',     # Address to listen on: 127.0.0.1 is this machine only; 0.0.0.0 is every network it is on
                trust_pickle:bool=False,  # Load a .pkl model (it runs code: only for files you trust)
                precision:str='auto',     # 'auto' (fp32: bf16 changes some label sets), 'fp32' or 'bf16' (faster where the CPU has it)
-               runtime:str='auto'        # 'auto' (its model.onnx once exported and checked), 'torch' or 'onnx' (lesson 18)
+               runtime:str='auto'        # 'auto' (its model.onnx once exported and checked), 'torch' or 'onnx' (lesson 19)
               ):
     "Load a saved model and serve its page until Ctrl-C, logging each request: what `multilabel-nb serve` does"
     import uvicorn
