@@ -139,7 +139,8 @@ def review_run(folder,              # A report folder of `multilabel-nb train`
     "Rank the labels of a training run's images that a model trained without them doubts; write review.csv and review.html into `folder`"
     rows, settings, vocab = run_rows(folder)
     arch = settings.get('arch') if settings.get('arch') in BACKBONES else 'efficientnet_lite0'
-    probs, targs, kept = oof_probs(rows, vocab, arch, show=show)
+    size = settings.get('size') if settings.get('arch') == arch else None     # the run's own features, already cached
+    probs, targs, kept = oof_probs(rows, vocab, arch, size, show=show)
     ranking = rank_labels(probs, targs, vocab, list(kept['path']))
     write_review(ranking, kept, folder, title=f"Labels to review: {Path(folder).resolve().name}", n_page=n_page, force=force)
     return ranking
