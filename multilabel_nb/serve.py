@@ -119,6 +119,80 @@ def _page(clf, title):
     return (_PAGE.replace('TITLE', html.escape(title)).replace('INFO', html.escape(info)).replace('NONE_JSON', js(NONE))
             .replace('VOCAB_JSON', js(clf.vocab)).replace('THRESH_JSON', json.dumps([round(t, 4) for t in np.broadcast_to(np.asarray(clf.thresh, np.float64), len(clf.vocab)).tolist()])))
 
+# %% ../nbs/11_serve.ipynb #rev11h
+_REVIEW_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Review · TITLE</title>
+<style>body{font-family:system-ui,sans-serif;margin:1.5em;max-width:70em}.row{display:flex;gap:1em;align-items:center;border-bottom:1px solid #ddd;padding:.5em 0}
+img{width:128px;height:128px;object-fit:contain;background:#eee}.s{font-weight:600}button{margin-right:.4em;padding:.3em .8em}.accept{background:#c8f0c8}.reject{background:#f3c8c8}
+.d{min-width:5em;color:#555}</style></head><body><h1>Labels to review</h1>
+<p>Each row is a label of an image that a model trained without the image doubts, surest first. Accept or reject each suggestion; the
+decisions are saved in review.csv, and <code>multilabel-nb review RUN --apply</code> writes the accepted ones to a new label file.</p>
+<div id="rows"></div><script>
+const rows = ROWS_JSON;
+function draw(){ const el = document.getElementById('rows'); el.innerHTML = '';
+  rows.forEach((r, i) => { const d = document.createElement('div'); d.className = 'row';
+    const img = document.createElement('img'); img.src = 'review/thumb/' + i; img.alt = r.image; d.appendChild(img);
+    const t = document.createElement('div'); t.innerHTML = '<div class="s"></div><div class="g"></div>';
+    t.querySelector('.s').textContent = r.suggestion + ' ' + r.label + '? (p ' + Number(r.prob).toFixed(2) + ')';
+    t.querySelector('.g').textContent = 'given: ' + (r.given_labels || 'none'); d.appendChild(t);
+    for (const k of ['accept', 'reject']) { const b = document.createElement('button'); b.textContent = k; if (r.decision === k) b.className = k;
+      b.onclick = () => decide(i, r.decision === k ? '' : k); d.appendChild(b); }
+    const s = document.createElement('span'); s.className = 'd'; s.textContent = r.decision || 'undecided'; d.appendChild(s);
+    el.appendChild(d); }); }
+async function decide(i, decision){ const r = await fetch('review', {method: 'POST', headers: {'Content-Type': 'application/json'},
+  body: JSON.stringify({row: i, decision: decision})}); const j = await r.json(); if (!r.ok) { alert(j.error); return; } rows[i].decision = j.decision; draw(); }
+draw();</script></body></html>"""
+
+def _read_review(folder:Path)->tuple:
+    "(header, rows) of `folder`'s review.csv, each row a dict; an error that names the file when it cannot be read as one"
+    import csv
+    f = Path(folder)/'review.csv'
+    with open(f, newline='', encoding='utf-8') as fh: rd = csv.DictReader(fh); rows = list(rd); head = rd.fieldnames or []
+    need = ['image', 'label', 'given', 'prob', 'suggestion', 'decision']
+    if [c for c in need if c not in head]: raise ValueError(f"{f} is not a review of multilabel_nb (it lacks {', '.join(c for c in need if c not in head)}): write it again with `multilabel-nb review`.")
+    return head, rows
+
+def _review_routes(folder:Path)->list:
+    "The routes of the review page of the run in `folder`: the page, each row's thumbnail, and decisions saved into review.csv"
+    import csv, io as _io
+    from starlette.responses import Response
+    from multilabel_nb.files import atomic_write
+    folder, lock = Path(folder), threading.Lock()
+    async def page(request):
+        _, rows = _read_review(folder)
+        given = {}
+        if (folder/'split.csv').is_file():
+            with open(folder/'split.csv', newline='', encoding='utf-8') as fh: given = {r['path']: r['labels'] for r in csv.DictReader(fh)}
+        data = [dict(image=Path(r['image']).name, label=r['label'], prob=r['prob'], suggestion=r['suggestion'], decision=r['decision'],
+                     given_labels=given.get(r['image'], '')) for r in rows]
+        return HTMLResponse(_REVIEW_PAGE.replace('TITLE', html.escape(folder.name)).replace('ROWS_JSON', json.dumps(data).replace('</', '<\\/')))
+    async def thumb(request):
+        _, rows = _read_review(folder)
+        i = request.path_params['i']
+        if not 0 <= i < len(rows): return JSONResponse({'error': f"There is no row {i} in review.csv."}, 404)
+        def small():
+            from PIL import Image
+            with Image.open(rows[i]['image']) as im:                 # a file that review.csv names: the run's own image
+                im.thumbnail((256, 256)); buf = _io.BytesIO(); im.convert('RGB').save(buf, 'JPEG', quality=85); return buf.getvalue()
+        try: return Response(await run_in_threadpool(small), media_type='image/jpeg')
+        except OSError: return JSONResponse({'error': f"{Path(rows[i]['image']).name} can no longer be read."}, 404)
+    async def decide(request):
+        if request.headers.get('content-type', '').split(';')[0].strip() != 'application/json':   # a form from another site cannot send JSON
+            return JSONResponse({'error': "Send the decision as JSON: {\"row\": N, \"decision\": \"accept\"}."}, 415)
+        try: body = await request.json()
+        except ValueError: return JSONResponse({'error': "The request is not JSON: send {\"row\": N, \"decision\": \"accept\"}."}, 400)
+        i, d = (body.get('row'), body.get('decision')) if isinstance(body, dict) else (None, None)
+        if d not in ('accept', 'reject', ''): return JSONResponse({'error': f"A decision is 'accept', 'reject' or '' (undecided), not {d!r}."}, 400)
+        with lock:
+            head, rows = _read_review(folder)
+            if not (isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(rows)):
+                return JSONResponse({'error': f"`row` is {i!r}: review.csv has rows 0 to {len(rows) - 1}."}, 400)
+            rows[i]['decision'] = d
+            buf = _io.StringIO(); w = csv.DictWriter(buf, head, lineterminator='\n'); w.writeheader(); w.writerows(rows)
+            atomic_write(folder/'review.csv', lambda p: p.write_text(buf.getvalue(), encoding='utf-8'))
+        return JSONResponse({'row': i, 'decision': d})
+    return [Route('/review', page), Route('/review/thumb/{i:int}', thumb), Route('/review', decide, methods=['POST'])]
+
+
 # %% ../nbs/11_serve.ipynb #0a141998
 def _parse_thresh(raw, clf):
     "Thresholds from a request (one number, or a JSON list of one per class), checked"
@@ -149,9 +223,10 @@ def serve_app(model,                          # A `Classifier`, or a learner `as
               max_bytes:int|None=None,        # Largest upload accepted, per image (default: `MAX_BYTES`, 20 MB)
               max_pixels:int|None=None,       # Most pixels an upload may decode to (default: `MAX_PIXELS`)
               max_files:int=MAX_FILES,        # Most images per request
-              hosts:list|None=None            # Host names it answers to (default: `LOCAL_HOSTS`); ['*'] answers any
+              hosts:list|None=None,           # Host names it answers to (default: `LOCAL_HOSTS`); ['*'] answers any
+              review:'str|Path|None'=None     # A run folder with a review.csv (lesson 12): its page at `/review`, to accept or reject each suggestion
              )->'Starlette':
-    "A web app that labels uploaded images with `model`: the page at `/`, the labels and probabilities as JSON at `/predict`"
+    "A web app that labels uploaded images with `model`: the page at `/`, the labels and probabilities as JSON at `/predict`; with `review`, the review page at `/review`"
     if not all(hasattr(model, a) for a in ('probs', 'labels', 'vocab', 'thresh', 'size')):    # a learner: PyTorch is here already
         from multilabel_nb.inference import as_classifier; model = as_classifier(model)
     clf, max_bytes, max_pixels = model, max_bytes or MAX_BYTES, max_pixels or MAX_PIXELS
@@ -200,7 +275,10 @@ def serve_app(model,                          # A `Classifier`, or a learner `as
             _log.exception("An error of the server's own while labelling an upload")
             return JSONResponse({'error': "The server failed on this request (the error is its own, and is logged where it runs): "
                                           "try again, and report it if it happens again."}, 500)
-    return Starlette(routes=[Route('/', index), Route('/info', info), Route('/predict', predict, methods=['POST'])],
+    if review is not None and not (Path(review)/'review.csv').is_file():
+        raise FileNotFoundError(f"{review} has no review.csv: write it first (`multilabel-nb review {review}`).")
+    return Starlette(routes=[Route('/', index), Route('/info', info), Route('/predict', predict, methods=['POST']),
+                             *(_review_routes(Path(review)) if review is not None else [])],
                      middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts or LOCAL_HOSTS)])
 
 # %% ../nbs/11_serve.ipynb #f04f8bed
@@ -260,7 +338,9 @@ def run_server(model,                    # A model folder, its model.json, or a 
              else [host, *LOCAL_HOSTS])                             # a page elsewhere can't reach a local server by renaming itself
     sock = _bind(host, port)                                        # a port in use is named now, not after uvicorn's start-up
     print(f"Serving {clf} on http://{host}:{port} (Ctrl-C to stop)", flush=True)
-    server = uvicorn.Server(uvicorn.Config(serve_app(clf, title=f"{name} · multilabel_nb", hosts=hosts), host=host, port=port,
+    review = (p.parent if p.is_file() else p) if ((p.parent if p.is_file() else p)/'review.csv').is_file() else None
+    if review: print(f"The review of its labels: http://{host}:{port}/review", flush=True)
+    server = uvicorn.Server(uvicorn.Config(serve_app(clf, title=f"{name} · multilabel_nb", hosts=hosts, review=review), host=host, port=port,
                                            log_level='info', timeout_graceful_shutdown=2))  # a line per request; Ctrl-C stops within 2 s
     server.run(sockets=[sock])   # uvicorn stops on Ctrl-C or kill, then raises that signal again: the command ends as an interrupted one
     if server.should_exit: raise KeyboardInterrupt     # where the signal was ignored when raised again (a notebook's child process)
