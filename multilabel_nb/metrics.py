@@ -184,6 +184,11 @@ def plot_confusion(table:'pd.DataFrame', ncols:int=5, figsize:tuple|None=None):
     return fig
 
 # %% ../nbs/05_metrics.ipynb #cal05e
+def _bin_sums(p, t, bins):
+    "Per equal-width bin of the probabilities `p`: the number of them, their sum, and the sum of the targets `t`"
+    b = np.minimum((p * bins).astype(int), bins - 1)
+    return np.bincount(b, minlength=bins), np.bincount(b, p, bins), np.bincount(b, t, bins)
+
 def calibration_table(probs, targs,        # Probabilities and multi-hot targets (items, classes)
                       vocab:list|None=None,# Class names (default: their positions)
                       bins:int=10          # Equal-width bins of the probability
@@ -192,8 +197,8 @@ def calibration_table(probs, targs,        # Probabilities and multi-hot targets
     probs, targs = as_probs_targs(probs, targs)
     p, t = probs.numpy().astype('float64'), targs.numpy().astype('float64')
     def ece(p, t):
-        b = np.minimum((p * bins).astype(int), bins - 1)
-        return float(np.abs(np.bincount(b, p, bins) - np.bincount(b, t, bins)).sum() / max(len(p), 1))
+        n, sp, st = _bin_sums(p, t, bins)
+        return float(np.abs(sp - st).sum() / max(len(p), 1))
     vocab = [str(k) for k in range(p.shape[1])] if vocab is None else list(vocab)
     rows = {c: (ece(p[:, k], t[:, k]), p[:, k].mean(), t[:, k].mean()) for k, c in enumerate(vocab)}
     rows['all pairs'] = (ece(p.ravel(), t.ravel()), p.mean(), t.mean())
@@ -206,10 +211,9 @@ def plot_reliability(probs, targs,       # Probabilities and multi-hot targets (
                     )->'plt.Axes':
     "Reliability diagram of all (item, class) pairs: in each bin of probability, the share that is positive against the mean probability"
     probs, targs = as_probs_targs(probs, targs)
-    p, t = probs.numpy().ravel().astype('float64'), targs.numpy().ravel()
-    b = np.minimum((p * bins).astype(int), bins - 1)
-    n = np.bincount(b, minlength=bins); keep = n > 0
-    mp, fp = np.bincount(b, p, bins)[keep] / n[keep], np.bincount(b, t, bins)[keep] / n[keep]
+    n, sp, st = _bin_sums(probs.numpy().ravel().astype('float64'), targs.numpy().ravel().astype('float64'), bins)
+    keep = n > 0
+    mp, fp = sp[keep] / n[keep], st[keep] / n[keep]
     if ax is None: _, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot([0, 1], [0, 1], ':', color='grey', label='perfectly calibrated')
     ax.plot(mp, fp, 'o-', label=label)

@@ -333,12 +333,13 @@ def run_server(model,                    # A model folder, its model.json, or a 
         from multilabel_nb.inference import load_classifier
         clf = load_classifier(model, trust_pickle=trust_pickle, precision=precision, runtime=runtime)
     p = Path(model).resolve()
-    name = (p.parent if p.is_file() else p).name                    # the run folder: what the user called the model
+    folder = p.parent if p.is_file() else p                         # the run folder: what the user called the model
+    name = folder.name
     hosts = (LOCAL_HOSTS if host in ('127.0.0.1', 'localhost', '::1') else ['*'] if host in ('0.0.0.0', '::', '')
              else [host, *LOCAL_HOSTS])                             # a page elsewhere can't reach a local server by renaming itself
     sock = _bind(host, port)                                        # a port in use is named now, not after uvicorn's start-up
     print(f"Serving {clf} on http://{host}:{port} (Ctrl-C to stop)", flush=True)
-    review = (p.parent if p.is_file() else p) if ((p.parent if p.is_file() else p)/'review.csv').is_file() else None
+    review = folder if (folder/'review.csv').is_file() else None
     if review: print(f"The review of its labels: http://{host}:{port}/review", flush=True)
     server = uvicorn.Server(uvicorn.Config(serve_app(clf, title=f"{name} · multilabel_nb", hosts=hosts, review=review), host=host, port=port,
                                            log_level='info', timeout_graceful_shutdown=2))  # a line per request; Ctrl-C stops within 2 s
