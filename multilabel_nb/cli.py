@@ -1,4 +1,4 @@
-"""`multilabel-nb train`, `predict`, `serve`, `export`, `scrape` and `cache`: each parses its options and makes one call to the library.
+"""`multilabel-nb train`, `predict`, `serve`, `export`, `review`, `scrape` and `cache`: each parses its options and makes one call to the library.
 
 Docs: https://multilabel-nb.github.io/multilabel_nb/cli.html.md"""
 
@@ -40,6 +40,7 @@ def train(data:str=None,          # A folder with one subfolder per label, or a 
           aug:bool=False,         # Augment training images (rotations, zooms, warps; no flips)
           loss:str='bce',         # Loss: bce, focal or asl
           thresholds:str='evidence', # evidence (tuned only if held-out folds say it helps), per-class, single, or 0.5
+          calibration:str='evidence', # evidence (a temperature per label where held-out folds say it lowers the log loss), or off
           folder:str=None,        # Image folder for a CSV (default: its train/ subfolder if there is one, else its folder)
           fname_col:str='fname',  # CSV column of image file names (a CSV of just two other columns: the first)
           label_col:str='labels', # CSV column of delimited labels (a CSV of just two other columns: the second)

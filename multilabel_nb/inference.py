@@ -130,7 +130,8 @@ FORMAT = 'multilabel_nb.classifier'
 
 def save_classifier(model,        # A `Classifier`, or a learner `as_classifier` accepts
                     folder,       # Folder to write `model.safetensors` and `model.json` to
-                    name:str='model'
+                    name:str='model',
+                    calibration:dict|None=None # How its probabilities were rescaled, recorded in the JSON (and in model.onnx) for a reader
                    )->'Path':
     "Save `model` in the safe format: weights in `name.safetensors`, everything else in `name.json`; returns the JSON's path"
     clf = as_classifier(model)
@@ -140,7 +141,8 @@ def save_classifier(model,        # A `Classifier`, or a learner `as_classifier`
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in clf.model.state_dict().items()}
     meta = dict(format=FORMAT, version=1, spec=spec, vocab=clf.vocab, thresholds=clf.thresh.tolist(), size=clf.size, resize='squish',
-                mean=None if clf.mean is None else clf.mean.tolist(), std=None if clf.std is None else clf.std.tolist())
+                mean=None if clf.mean is None else clf.mean.tolist(), std=None if clf.std is None else clf.std.tolist(),
+                **({'calibration': calibration} if calibration is not None else {}))
     atomic_write(folder/f'{name}.safetensors', lambda p: save_file(state, str(p)))
     return atomic_write(folder/f'{name}.json', lambda p: p.write_text(json.dumps(meta, indent=1)))
 
@@ -279,7 +281,7 @@ def export_onnx(model,                    # A model folder, or its model.json, i
                                            "or pass `force=True` to replace it.")
     net, x = _Deployable(clf).eval(), torch.zeros(2, 3, clf.size, clf.size)
     meta = onnx_metadata(clf.vocab, [round(t, 6) for t in clf.thresh.tolist()], clf.size, *(None if o is None else o.tolist() for o in (clf.mean, clf.std)),
-                         arch=clf.model.spec.get('arch'))
+                         arch=clf.model.spec.get('arch'), **{k: v for k, v in json.loads(js.read_text()).items() if k == 'calibration'})
     def write(p):
         export_onnx_graph(net, x, p, ['pixels'], ['probs'])
         m = onnx.load(str(p)); onnx.helper.set_model_props(m, meta); onnx.save(m, str(p))   # what a program needs to run it, in the file

@@ -7,8 +7,9 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/training.html.md"""
 # %% auto #0
 __all__ = ['REPORT', 'LOSSES', 'reserve', 'commit_report', 'keep_stopped', 'recover_stopped', 'stopped_run', 'PlainProgress',
            'estimate', 'TimeEstimate', 'uncached_images', 'RunPlan', 'plan_run', 'read_labels', 'decode_for_run',
-           'run_loaders', 'fit_or_probe', 'choose_run_thresholds', 'write_report', 'resume_inputs', 'run_options',
-           'holding', 'fit_tune_report']
+           'run_loaders', 'fit_or_probe', 'choose_run_thresholds', 'Calibration', 'fit_temperatures',
+           'fold_temperatures', 'calibrate_run', 'write_report', 'resume_inputs', 'run_options', 'holding',
+           'fit_tune_report']
 
 # %% ../nbs/17_training.ipynb #f8336054
 from .vision import *
@@ -36,7 +37,7 @@ import fastai, json, random, re, shutil, time, warnings, contextlib, dataclasses
 
 # %% ../nbs/17_training.ipynb #8c912e64
 REPORT = ['README.md', 'model.pkl', 'model.safetensors', 'model.json', 'metrics.csv', 'per_class.csv', 'thresholds_cv.csv',
-          'epochs.csv', 'split.csv', 'valid_preds.csv', 'threshold_curve.png', 'per_class.png', 'reliability.png', 'lr_find.png', 'settings.json']
+          'epochs.csv', 'split.csv', 'valid_preds.csv', 'threshold_curve.png', 'per_class.png', 'reliability.png', 'calibration.csv', 'lr_find.png', 'settings.json']
 LOSSES = dict(zip(LOSS_NAMES, (BCEWithLogitsLossFlat, FocalLossMulti, AsymmetricLossMulti)))
 
 def _check_out(out, force):
@@ -438,6 +439,96 @@ def choose_run_thresholds(learn,           # The trained learner
     set_thresholds(learn, choice.thresh)
     return choice
 
+# %% ../nbs/17_training.ipynb #cal16
+@dataclasses.dataclass
+class Calibration:
+    "One temperature per class (1 where none is applied), and the evidence that chose them"
+    temps:Tensor                    # Divide each class's logit by its temperature; 1: left as it is
+    table:'pd.DataFrame|None'=None  # Per class: the temperature fitted, held-out log loss without and with it, and whether it is applied
+    text:str=''                     # What was done, in words
+    scores:dict|None=None           # Held-out log loss and calibration error over all pairs, before and after
+    @property
+    def applied(self)->bool: return bool((self.temps != 1).any())
+
+def _bce(z, y, t=1.):
+    "Log loss of each item of sigmoid(z / t) against 0/1 targets `y`, in float64"
+    s = z / t
+    return np.logaddexp(0, s) - y * s
+
+def _temperature(z, y)->float:
+    "The temperature T that minimises the log loss of sigmoid(z / T): one parameter, so it keeps the order of the probabilities"
+    from scipy.optimize import minimize_scalar
+    r = minimize_scalar(lambda lt: _bce(z, y, np.exp(lt)).mean(), bounds=(np.log(0.05), np.log(20.)), method='bounded')
+    return float(np.exp(r.x))
+
+def fit_temperatures(probs, targs,       # Held-out probabilities and multi-hot targets (items, classes)
+                     vocab:list|None=None, # Class names, for the table
+                     n_folds:int=5,      # Folds of the cross-validation that decides where a temperature helps
+                     min_gain:float=0.01,# Apply a class's temperature only if it lowers the held-out log loss by this share
+                     seed:int=0          # Seed of the folds
+                    )->'Calibration':
+    "Per-class temperature scaling, fitted on `probs` and kept only for the classes where it lowers the log loss on held-out folds"
+    from sklearn.model_selection import KFold
+    p = probs.double().numpy().clip(1e-7, 1 - 1e-7)
+    z, y = np.log(p) - np.log1p(-p), targs.double().numpy()
+    n, c = y.shape
+    vocab = list(vocab) if vocab is not None else [str(i) for i in range(c)]
+    if n < 4 * n_folds: return Calibration(torch.ones(c), None, f"not rescaled: {n} validation images are too few to check a temperature on {n_folds} held-out folds")
+    folds = list(KFold(n_folds, shuffle=True, random_state=seed).split(z))
+    temps, oof, rows = np.ones(c), p.copy(), []
+    for j in range(c):
+        pos = int(y[:, j].sum())
+        if min(pos, n - pos) < n_folds: rows.append((1., np.nan, np.nan, False)); continue      # too few positives (or negatives) to judge
+        before, after, zj = _bce(z[:, j], y[:, j]), np.empty(n), z[:, j].copy()
+        for tr, te in folds:
+            t = _temperature(z[tr, j], y[tr, j])
+            after[te], zj[te] = _bce(z[te, j], y[te, j], t), z[te, j] / t
+        ok = after.mean() < before.mean() * (1 - min_gain)
+        t_all = _temperature(z[:, j], y[:, j])
+        rows.append((t_all, before.mean(), after.mean(), ok))
+        if ok: temps[j], oof[:, j] = t_all, 1 / (1 + np.exp(-zj))
+    table = pd.DataFrame(rows, index=vocab, columns=['temperature', 'log loss', 'log loss rescaled', 'applied']).round(4)
+    tp, to = torch.from_numpy(p).float(), torch.from_numpy(oof).float()
+    ll = lambda q: float(-(y * np.log(q.clip(1e-7, 1)) + (1 - y) * np.log((1 - q).clip(1e-7, 1))).mean())
+    scores = dict(log_loss=round(ll(p), 4), log_loss_rescaled=round(ll(oof), 4), ece=round(float(calibration_table(tp, targs)['ece'].iloc[-1]), 4),
+                  ece_rescaled=round(float(calibration_table(to, targs)['ece'].iloc[-1]), 4))
+    k = int(table['applied'].sum())
+    text = (f"rescaled by a temperature per label for {k} of {c} labels ({', '.join(table.index[table.applied])}), where {n_folds}-fold "
+            f"cross-validation on the validation images lowered the held-out log loss by {min_gain:.0%} or more; over all (image, label) pairs, "
+            f"held out: log loss {scores['log_loss']:.4f} → {scores['log_loss_rescaled']:.4f}, calibration error {scores['ece']:.4f} → "
+            f"{scores['ece_rescaled']:.4f} (calibration.csv). The temperatures are inside the model's last layer, so `predict`, `serve`, "
+            "model.onnx and the thresholds all use the rescaled probabilities" if k else
+            f"not rescaled: a temperature per label lowered no label's held-out log loss by {min_gain:.0%} or more ({n_folds}-fold "
+            "cross-validation on the validation images; calibration.csv), so the probabilities are the model's own")
+    return Calibration(torch.from_numpy(temps).float(), table, text, scores)
+
+def fold_temperatures(model,   # A network whose last layer is `nn.Linear`, giving one logit per class
+                      temps    # One temperature per class
+                     ):
+    "Divide each class's logit by its temperature inside `model`'s last layer, so that every way of running the model gives the rescaled probabilities"
+    last = [m for m in model.modules() if not list(m.children())][-1]
+    temps = torch.as_tensor(temps, dtype=torch.float32)
+    if not isinstance(last, nn.Linear) or last.out_features != len(temps): raise ValueError(
+        f"The last layer of this model is {type(last).__name__}, not a linear layer with {len(temps)} outputs, so temperatures can't be folded into it.")
+    with torch.no_grad():
+        last.weight.div_(temps.to(last.weight)[:, None])
+        if last.bias is not None: last.bias.div_(temps.to(last.bias))
+    return model
+
+def calibrate_run(learn,          # The trained learner
+                  probs, targs,   # Its validation probabilities and targets
+                  plan:'RunPlan'  # The run: its `calibration` option
+                 )->tuple:
+    "(the validation probabilities rescaled, the `Calibration`): per-class temperatures where held-out folds say they help, folded into the model"
+    vocab = list(learn.dls.vocab)
+    if plan.applied.calibration == 'off': return probs, Calibration(torch.ones(len(vocab)), None, "not rescaled, as asked (`calibration='off'`)")
+    cal = fit_temperatures(probs, targs, vocab)
+    if not cal.applied: return probs, cal
+    fold_temperatures(learn.model, cal.temps)
+    p = probs.double().clamp(1e-7, 1 - 1e-7)
+    return (p.logit() / cal.temps.double()).sigmoid().float(), cal
+
+
 # %% ../nbs/17_training.ipynb #1d9e05be
 def _thresh_text(t:Tensor, vocab:list)->str:
     "The thresholds in use, in words"
@@ -473,6 +564,8 @@ def _readme(settings:dict, held:str, files:list)->str:
             'threshold_curve.png': 'scores against one threshold for all classes; the thresholds in use are marked',
             'per_class.png': 'F1 of each label at 0.5 and at its threshold in use, and the thresholds',
             'reliability.png': 'calibration: the share of (image, label) pairs that are positive against their mean probability, in ten bins',
+            'calibration.csv': 'per label: the temperature fitted on the validation probabilities, their held-out log loss without and with it '
+                               '(cross-validated), and whether it is applied',
             'lr_find.png': "fastai's learning-rate finder, and the learning rate it suggested",
             'settings.json': 'every option of the run as given, what it applied, the choices it made, and the versions'}
     lines += [f"- `{f}`: {what[f]}" for f in files]
@@ -499,7 +592,8 @@ def write_report(stage,            # The staging folder
                  counts,           # Each label's count in train and valid (`decode_for_run`)
                  plan:'RunPlan',     # What the run did
                  stopped:dict|None=None, # The stopped run it went on from
-                 say=print         # Where to report
+                 say=print,        # Where to report
+                 calibration:'Calibration|None'=None # The temperatures the run applied (`calibrate_run`); None: not rescaled
                 ):
     "Save the model in both formats and write every file of the report into `stage`, the README that explains them last"
     settings = _settings(plan, df, learn, learn.dls.bs, stopped)
@@ -507,7 +601,8 @@ def write_report(stage,            # The staging folder
     thresh = get_thresholds(learn)
     learn.path = Path('.')
     learn.export(stage.resolve()/'model.pkl')
-    save_classifier(learn, stage)
+    rescale = calibration or Calibration(torch.ones(len(vocab)), None, 'not rescaled')
+    save_classifier(learn, stage, calibration=dict(temperatures=[round(t, 4) for t in rescale.temps.tolist()], applied='inside the last layer: its weights give the rescaled probabilities'))
     cv = None
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -527,6 +622,7 @@ def write_report(stage,            # The staging folder
     per.index = per.index.map(csv_text)                  # class names, as safe for a spreadsheet as every other label cell
     per.to_csv(stage/'per_class.csv')
     if cv is not None: cv.to_csv(stage/'thresholds_cv.csv')
+    if rescale.table is not None: rescale.table.rename(index=csv_text).to_csv(stage/'calibration.csv')
     epoch_table(learn).to_csv(stage/'epochs.csv')
     split = pd.DataFrame({'path': df['path'].map(csv_text), 'labels': [csv_text(join_labels(o, sep)) for o in df['labels']], 'is_valid': df['is_valid']})
     split.to_csv(stage/'split.csv', index=False)
@@ -541,11 +637,10 @@ def write_report(stage,            # The staging folder
     ax = plot_reliability(probs, targs); ax.figure.savefig(stage/'reliability.png', dpi=100, bbox_inches='tight'); plt.close(ax.figure)
     unscored = [c for c, n in zip(vocab, targs.sum(0).tolist()) if n == 0]
     ece_all, ece_cls = float(cal['ece'].iloc[-1]), float(cal['ece'].iloc[:-1][targs.sum(0).numpy() > 0].mean())
-    calib = dict(ece_all_pairs=round(ece_all, 4), ece_per_class_mean=round(ece_cls, 4), rescaled=False, text=(
-        f"expected calibration error {ece_all:.4f} over all (image, label) pairs, {ece_cls:.4f} on average per label (per_class.csv, "
-        "reliability.png). The probabilities are the model's own, not rescaled: per-class Platt scaling fitted on out-of-fold "
-        "predictions gave no consistent gain on held-out images where it was measured (it lowered the log loss on one photo set, "
-        "raised it on another, and raised the calibration error on both; bench/photo_recipe.py)."))
+    calib = dict(ece_all_pairs=round(ece_all, 4), ece_per_class_mean=round(ece_cls, 4), rescaled=rescale.applied, temperatures=[round(t, 4) for t in rescale.temps.tolist()],
+                 held_out=rescale.scores, text=(f"expected calibration error {ece_all:.4f} over all (image, label) pairs, {ece_cls:.4f} on average "
+                 f"per label (per_class.csv, reliability.png){', after rescaling: in-sample, since the temperatures were fitted on these images' if rescale.applied else ''}. "
+                 f"The probabilities were {rescale.text}."))
     if cv is not None:
         col, folds = _KIND_COL[choice.kind], cv.iloc[:-1]
         held = (f"Held-out macro F1 of these thresholds: {folds[col].mean():.4f}, spread {folds[col].std():.4f} (chosen on {len(folds) - 1} "
@@ -627,8 +722,9 @@ def fit_tune_report(data:'pd.DataFrame|dict|None'=None, # Rows with `path` and `
         dls = run_loaders(df, images, plan)
         learn, (probs, targs) = fit_or_probe(dls, plan, stage, stopped, say)
         if plan.rank: return None                                       # the first process writes the report
+        probs, cal = calibrate_run(learn, probs, targs, plan)           # a temperature per label, where held-out folds say it helps
         choice = choose_run_thresholds(learn, probs, targs, plan)
-        write_report(stage, learn, df, probs, targs, choice, counts, plan, stopped, say)
+        write_report(stage, learn, df, probs, targs, choice, counts, plan, stopped, say, cal)
         res = commit_report(stage, plan.out)
     if stopped: shutil.rmtree(stopped['folder']); say(f"The stopped run is finished; its folder {stopped['folder']} is no longer needed and was removed.")
     say(f"Report: {res}  (its README.md describes each file)")
