@@ -1,4 +1,4 @@
-"""fastai's `DataBlock` built one argument at a time on satellite photos, a first multi-label model trained on them, and splits that keep every label.
+"""fastai's `DataBlock` built one argument at a time on satellite photos, a first multi-label model trained on them, and splits fair to rare labels.
 
 Docs: https://multilabel-nb.github.io/multilabel_nb/datablock.html.md"""
 
