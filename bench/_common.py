@@ -63,9 +63,11 @@ def append_results(title:str, data:str, body:str):
 def md_table(df, floatfmt='.3f') -> str:
     "A DataFrame as a Markdown table (without needing `tabulate`)"
     cols = [df.index.name or ''] + [str(c) for c in df.columns]
-    fmt = lambda v: format(v, floatfmt) if isinstance(v, float) else str(v)
+    # a column of whole numbers (counts) prints as whole numbers, even where pandas made it float
+    whole = [all(isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer() for v in df[c]) for c in df.columns]
+    fmt = lambda v, w: f"{int(v)}" if w else format(v, floatfmt) if isinstance(v, float) else str(v)
     rows = ['| ' + ' | '.join(cols) + ' |', '|' + '---|'*len(cols)]
-    rows += ['| ' + ' | '.join([str(i)] + [fmt(v) for v in r]) + ' |' for i, r in zip(df.index, df.itertuples(index=False))]
+    rows += ['| ' + ' | '.join([str(i)] + [fmt(v, w) for v, w in zip(r, whole)]) + ' |' for i, r in zip(df.index, df.itertuples(index=False))]
     return '\n'.join(rows)
 
 class Timer:
