@@ -8,8 +8,8 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/training.html.md"""
 __all__ = ['REPORT', 'LOSSES', 'reserve', 'commit_report', 'keep_stopped', 'recover_stopped', 'stopped_run', 'PlainProgress',
            'estimate', 'TimeEstimate', 'uncached_images', 'RunPlan', 'plan_run', 'read_labels', 'decode_for_run',
            'run_loaders', 'fit_or_probe', 'choose_run_thresholds', 'Calibration', 'fit_temperatures',
-           'fold_temperatures', 'calibrate_run', 'write_report', 'resume_inputs', 'run_options', 'holding',
-           'fit_tune_report']
+           'fold_temperatures', 'calibrate_run', 'write_report', 'resume_inputs', 'finish_together', 'run_options',
+           'holding', 'fit_tune_report']
 
 # %% ../nbs/17_training.ipynb #f8336054
 from .vision import *
@@ -672,6 +672,16 @@ def resume_inputs(stopped:dict,              # A stopped run (`stopped_run`)
     if data is None and stopped['data'] is None: raise ValueError(f"The stopped run in {stopped['folder']} was trained on a DataFrame: pass the same rows as `data`.")
     return ifnone(data, stopped['data']), ifnone(out, stopped['out']), saved
 
+# %% ../nbs/17_training.ipynb #fin16
+@contextlib.contextmanager
+def finish_together(plan:'RunPlan'): # The run
+    "With several processes, all leave together once the first has written the report (or failed), and close their process group: one that exits while another still works can be aborted by the group's teardown"
+    try: yield
+    finally:
+        if plan.world > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.barrier(); torch.distributed.destroy_process_group()
+
+
 # %% ../nbs/17_training.ipynb #8d0c6f3e
 def run_options(opts:'RunOptions|None'=None, # The options as one object
                 **kwargs
@@ -721,11 +731,12 @@ def fit_tune_report(data:'pd.DataFrame|dict|None'=None, # Rows with `path` and `
         df, images, counts = decode_for_run(df, plan, stopped, say)     # decoded once, split, checked
         dls = run_loaders(df, images, plan)
         learn, (probs, targs) = fit_or_probe(dls, plan, stage, stopped, say)
-        if plan.rank: return None                                       # the first process writes the report
-        probs, cal = calibrate_run(learn, probs, targs, plan)           # a temperature per label, where held-out folds say it helps
-        choice = choose_run_thresholds(learn, probs, targs, plan)
-        write_report(stage, learn, df, probs, targs, choice, counts, plan, stopped, say, cal)
-        res = commit_report(stage, plan.out)
+        with finish_together(plan):                                     # several processes leave together, the report written
+            if plan.rank: return None                                   # the first process writes it
+            probs, cal = calibrate_run(learn, probs, targs, plan)       # a temperature per label, where held-out folds say it helps
+            choice = choose_run_thresholds(learn, probs, targs, plan)
+            write_report(stage, learn, df, probs, targs, choice, counts, plan, stopped, say, cal)
+            res = commit_report(stage, plan.out)
     if stopped: shutil.rmtree(stopped['folder']); say(f"The stopped run is finished; its folder {stopped['folder']} is no longer needed and was removed.")
     say(f"Report: {res}  (its README.md describes each file)")
     return res
