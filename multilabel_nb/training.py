@@ -656,6 +656,9 @@ def write_report(stage,            # The staging folder
     (stage/'README.md').write_text(_readme(settings, held, files))
     say(f"Thresholds in use: {settings['thresholds_in_use']}, {'because ' + choice.reason if choice.reason != 'asked for' else 'as asked'}.")
     say(held)
+    say("Probabilities " + (f"rescaled by a temperature for {int((rescale.temps != 1).sum())} of {len(vocab)} labels, where held-out folds "
+        f"showed a lower log loss ({rescale.scores['log_loss']:.4f} to {rescale.scores['log_loss_rescaled']:.4f} over all pairs; calibration.csv)."
+        if rescale.applied else rescale.text + "."))
     if unscored: say(f"Not scored (no validation image): {unscored}; they are left out of the macro averages.")
     say(f"Scores on the {len(targs)} validation images:\n" + metrics.drop(columns='thresholds').round(4).to_string())
 
