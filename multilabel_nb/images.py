@@ -175,8 +175,16 @@ def decode_images(files,                  # Image files
         if t is None: errors[str(files[i])] = why; return
         images[i], ok[i] = t, True
         if note := size_note(data, size): notes[str(files[i])] = note
-    with thread_pool(n_workers) as ex:
-        for _ in progress(ex.map(one, range(len(files))), len(files), f'decoding {len(files):,} images', show=show): pass
+    workers = n_workers or min(8, os.cpu_count() or 1)
+    # images go to the threads in blocks: for a small image, handing one over to a thread costs as much as decoding it
+    per = max(1, min(16, len(files) // (4 * workers)))
+    def block(ix):
+        for i in ix: one(i)
+        return len(ix)
+    with thread_pool(workers) as ex:
+        def done():
+            for n in ex.map(block, [range(i, min(i + per, len(files))) for i in range(0, len(files), per)]): yield from range(n)
+        for _ in progress(done(), len(files), f'decoding {len(files):,} images', show=show): pass
     if tensors:
         import torch
         images, ok = torch.from_numpy(images), torch.from_numpy(ok)      # the same memory, as PyTorch sees it
