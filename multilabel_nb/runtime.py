@@ -197,7 +197,8 @@ def onnx_unusable(js:Path)->str|None:
     if c.get('json_sha1') != file_hash(js):      # its thresholds, vocab and size are copied into the file: they must be these
         return f"{js.name} changed after {onnx.name} was exported (its thresholds, for instance), and {onnx.name} holds the old ones: export it again"
     if not isinstance(c.get('agreement'), (int, float)) or c['agreement'] < ONNX_AGREEMENT:
-        return f"its label sets agreed with PyTorch's on {c.get('agreement')} of {c.get('images')} checked images, below {ONNX_AGREEMENT}"
+        a = c.get('agreement')
+        return f"its label sets agreed with PyTorch's on {f'{a:.1%}' if isinstance(a, (int, float)) else a} of {c.get('images')} checked images, below the {ONNX_AGREEMENT:.1%} required"
     if importlib.util.find_spec('onnxruntime') is None: return 'ONNX Runtime is not installed: pip install onnxruntime'
     return None
 
@@ -214,7 +215,8 @@ def int8_unusable(js:Path)->str|None:
     if (c.get('weights_sha1'), c.get('json_sha1'), c.get('onnx_sha1')) != (file_hash(js.with_suffix('.safetensors')), file_hash(js), file_hash(f)):
         return f"{f.name} is not the export of this model (it was trained or tuned again, or a file was replaced): export it again"
     a, d = c.get('agreement'), c.get('map_change')
-    if not isinstance(a, (int, float)) or a < INT8_AGREEMENT: return f"its label sets agreed with PyTorch's on {a} of {c.get('images')} held-out images, below {INT8_AGREEMENT}"
+    if not isinstance(a, (int, float)) or a < INT8_AGREEMENT:
+        return f"its label sets agreed with PyTorch's on {f'{a:.1%}' if isinstance(a, (int, float)) else a} of {c.get('images')} held-out images, below the {INT8_AGREEMENT:.0%} required"
     if not isinstance(d, (int, float)): return "its mAP was not measured (the images it was checked on had no labels)"
     if d < -INT8_MAP_DROP: return f"its mAP fell by {-d:.4f} on {c.get('images')} held-out images, more than {INT8_MAP_DROP}"
     return None

@@ -487,7 +487,7 @@ def fit_temperatures(probs, targs,       # Held-out probabilities and multi-hot 
         t_all = _temperature(z[:, j], y[:, j])
         rows.append((t_all, before.mean(), after.mean(), ok))
         if ok: temps[j], oof[:, j] = t_all, 1 / (1 + np.exp(-zj))
-    table = pd.DataFrame(rows, index=vocab, columns=['temperature', 'log loss', 'log loss rescaled', 'applied']).round(4)
+    table = pd.DataFrame(rows, index=vocab, columns=['temperature fitted', 'held-out log loss', 'held-out log loss, rescaled', 'applied']).round(4)
     tp, to = torch.from_numpy(p).float(), torch.from_numpy(oof).float()
     ll = lambda q: float(-(y * np.log(q.clip(1e-7, 1)) + (1 - y) * np.log((1 - q).clip(1e-7, 1))).mean())
     scores = dict(log_loss=round(ll(p), 4), log_loss_rescaled=round(ll(oof), 4), ece=round(float(calibration_table(tp, targs)['ece'].iloc[-1]), 4),
