@@ -15,21 +15,18 @@ from _common import append_results, md_table, shared_set, Timer
 
 def half_scores(probs, targs, vocab, seed):
     "Log loss and ECE on each half of the validation images, with temperatures chosen on the other half; averaged over the two"
-    import torch
+    from sklearn.metrics import log_loss
     from multilabel_nb.training import fit_temperatures
     from multilabel_nb.metrics import calibration_table
     idx = np.random.default_rng(seed).permutation(len(probs))
     halves = idx[:len(idx) // 2], idx[len(idx) // 2:]
-    ll = lambda p, y: float(-(y * np.log(p.clip(1e-7, 1)) + (1 - y) * np.log((1 - p).clip(1e-7, 1))).mean())
     res = []
     for fit, test in (halves, halves[::-1]):
         cal = fit_temperatures(probs[fit], targs[fit], vocab)
-        p = probs[test].double().clamp(1e-7, 1 - 1e-7)
-        q = (p.logit() / cal.temps.double()).sigmoid()
-        y = targs[test].double().numpy()
-        res.append(dict(labels_rescaled=int((cal.temps != 1).sum()), log_loss=ll(p.numpy(), y), log_loss_rescaled=ll(q.numpy(), y),
-                        ece=float(calibration_table(p.float(), targs[test])['ece'].iloc[-1]),
-                        ece_rescaled=float(calibration_table(q.float(), targs[test])['ece'].iloc[-1])))
+        p, q, y = probs[test], cal.rescale(probs[test]), targs[test]
+        ll = lambda p: float(log_loss(y.numpy().ravel(), p.double().clamp(1e-7, 1 - 1e-7).numpy().ravel(), labels=[0, 1]))   # clipped as the run clips
+        res.append(dict(labels_rescaled=int((cal.temps != 1).sum()), log_loss=ll(p), log_loss_rescaled=ll(q),
+                        ece=float(calibration_table(p, y)['ece'].iloc[-1]), ece_rescaled=float(calibration_table(q, y)['ece'].iloc[-1])))
     return {k: float(np.mean([r[k] for r in res])) for k in res[0]}
 
 def main():

@@ -6,8 +6,8 @@ Docs: https://multilabel-nb.github.io/multilabel_nb/images.html.md"""
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'DecodedImages', 'IMAGE_EXTENSIONS', 'is_heif', 'ImageError', 'read_image', 'image_array', 'size_note',
-           'image_tensor', 'duration', 'is_interactive', 'progress', 'thread_pool', 'decode_bytes', 'decode_images',
-           'image_files']
+           'image_tensor', 'duration', 'is_interactive', 'progress', 'n_threads', 'thread_pool', 'decode_bytes',
+           'decode_images', 'image_files']
 
 # %% ../nbs/14_images.ipynb #906280a4
 from .core import *
@@ -25,8 +25,11 @@ import numpy as np
 _HEIF_BRANDS = (b'heic', b'heix', b'heim', b'heis', b'hevc', b'hevx', b'mif1', b'msf1')
 def is_heif(fn)->bool:
     "Whether `fn` (a file or its bytes) starts as a HEIF photo does: an iPhone's HEIC, which Pillow reads only with a plugin"
-    try: head = fn[:12] if isinstance(fn, bytes) else open(fn, 'rb').read(12)
-    except OSError: return False
+    if isinstance(fn, bytes): head = fn[:12]
+    else:
+        try:
+            with open(fn, 'rb') as f: head = f.read(12)
+        except OSError: return False
     return head[4:8] == b'ftyp' and head[8:12] in _HEIF_BRANDS
 
 
@@ -136,11 +139,15 @@ def progress(items,                # What to loop over
     if time.time() - start >= every: print(f"{what}: {total:,}/{total:,} done in {duration(time.time() - start)}", flush=True)
 
 # %% ../nbs/14_images.ipynb #pool13
+def n_threads(n_workers:int|None=None)->int:
+    "`n_workers`, or by default one thread per core, at most 8"
+    return n_workers or min(8, os.cpu_count() or 1)
+
 @contextlib.contextmanager
 def thread_pool(n_workers:int|None=None # Threads (default: one per core, at most 8)
                ):
     "A pool of threads that, when the loop using it stops early (Ctrl-C, an error), drops the work not yet started instead of finishing it"
-    ex = ThreadPoolExecutor(n_workers or min(8, os.cpu_count() or 1))
+    ex = ThreadPoolExecutor(n_threads(n_workers))
     try: yield ex
     except BaseException:
         ex.shutdown(wait=False, cancel_futures=True)
@@ -175,7 +182,7 @@ def decode_images(files,                  # Image files
         if t is None: errors[str(files[i])] = why; return
         images[i], ok[i] = t, True
         if note := size_note(data, size): notes[str(files[i])] = note
-    workers = n_workers or min(8, os.cpu_count() or 1)
+    workers = n_threads(n_workers)
     # images go to the threads in blocks: for a small image, handing one over to a thread costs as much as decoding it
     per = max(1, min(16, len(files) // (4 * workers)))
     def block(ix):

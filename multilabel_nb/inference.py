@@ -281,7 +281,7 @@ def export_onnx(model,                    # A model folder, or its model.json, i
                                            "or pass `force=True` to replace it.")
     net, x = _Deployable(clf).eval(), torch.zeros(2, 3, clf.size, clf.size)
     meta = onnx_metadata(clf.vocab, [round(t, 6) for t in clf.thresh.tolist()], clf.size, *(None if o is None else o.tolist() for o in (clf.mean, clf.std)),
-                         arch=clf.model.spec.get('arch'), **{k: v for k, v in json.loads(js.read_text()).items() if k == 'calibration'})
+                         arch=clf.model.spec.get('arch'), calibration=json.loads(js.read_text()).get('calibration'))
     def write(p):
         export_onnx_graph(net, x, p, ['pixels'], ['probs'])
         m = onnx.load(str(p)); onnx.helper.set_model_props(m, meta); onnx.save(m, str(p))   # what a program needs to run it, in the file

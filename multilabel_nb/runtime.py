@@ -142,13 +142,13 @@ def onnx_metadata(vocab:list,       # The classes, in the order of the outputs
                   std:list|None,    # Its standard deviations (None: none)
                   **extra
                  )->dict:
-    "The metadata a model.onnx of this library carries (strings): what a program needs to run it and read its answers, and `extra` (strings, or what JSON can write)"
+    "The metadata a model.onnx of this library carries (strings): what a program needs to run it and read its answers, and `extra` (strings, or what JSON can write; None is left out)"
     from multilabel_nb import __version__
     res = dict(format=ONNX_FORMAT, version=str(ONNX_VERSION), library=f"multilabel_nb {__version__}", vocab=json.dumps(vocab),
                thresholds=json.dumps(thresholds), size=str(size), resize='squish: the whole image, bilinear, to size x size',
                input='pixels: float32 RGB values from 0 to 255, shape (n, 3, size, size)', output='probs: one probability per class, shape (n, classes)',
                normalisation=json.dumps({'mean': mean, 'std': std, 'applied': 'inside the graph'}), label_set='the classes whose probability is above their threshold')
-    return {**res, **{k: v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()}}
+    return {**res, **{k: v if isinstance(v, str) else json.dumps(v) for k, v in extra.items() if v is not None}}
 
 # %% ../nbs/19_runtime.ipynb #answers18
 MAX_SIZE, MAX_CLASSES = 1024, 10_000   # The largest input size and vocab a model file may describe: far above any real model, far below exhausting memory
@@ -186,6 +186,8 @@ class OnnxModel:
         return [[v for v, on in zip(self.vocab, row) if on] for row in np.asarray(probs) > t]
 
 # %% ../nbs/19_runtime.ipynb #9156276a
+def _share(a): return f'{a:.1%}' if isinstance(a, (int, float)) else a   # an agreement as a percentage, or as it was recorded
+
 def onnx_unusable(js:Path)->str|None:
     "Why the model.onnx beside the model.json `js` cannot stand in for its weights, or None when it can"
     onnx, check = js.with_suffix('.onnx'), js.with_suffix('.onnx.json')
@@ -197,8 +199,7 @@ def onnx_unusable(js:Path)->str|None:
     if c.get('json_sha1') != file_hash(js):      # its thresholds, vocab and size are copied into the file: they must be these
         return f"{js.name} changed after {onnx.name} was exported (its thresholds, for instance), and {onnx.name} holds the old ones: export it again"
     if not isinstance(c.get('agreement'), (int, float)) or c['agreement'] < ONNX_AGREEMENT:
-        a = c.get('agreement')
-        return f"its label sets agreed with PyTorch's on {f'{a:.1%}' if isinstance(a, (int, float)) else a} of {c.get('images')} checked images, below the {ONNX_AGREEMENT:.1%} required"
+        return f"its label sets agreed with PyTorch's on {_share(c.get('agreement'))} of {c.get('images')} checked images, below the {ONNX_AGREEMENT:.1%} required"
     if importlib.util.find_spec('onnxruntime') is None: return 'ONNX Runtime is not installed: pip install onnxruntime'
     return None
 
@@ -216,7 +217,7 @@ def int8_unusable(js:Path)->str|None:
         return f"{f.name} is not the export of this model (it was trained or tuned again, or a file was replaced): export it again"
     a, d = c.get('agreement'), c.get('map_change')
     if not isinstance(a, (int, float)) or a < INT8_AGREEMENT:
-        return f"its label sets agreed with PyTorch's on {f'{a:.1%}' if isinstance(a, (int, float)) else a} of {c.get('images')} held-out images, below the {INT8_AGREEMENT:.0%} required"
+        return f"its label sets agreed with PyTorch's on {_share(a)} of {c.get('images')} held-out images, below the {INT8_AGREEMENT:.0%} required"
     if not isinstance(d, (int, float)): return "its mAP was not measured (the images it was checked on had no labels)"
     if d < -INT8_MAP_DROP: return f"its mAP fell by {-d:.4f} on {c.get('images')} held-out images, more than {INT8_MAP_DROP}"
     return None

@@ -449,6 +449,10 @@ class Calibration:
     scores:dict|None=None           # Held-out log loss and calibration error over all pairs, before and after
     @property
     def applied(self)->bool: return bool((self.temps != 1).any())
+    def rescale(self, probs)->Tensor:
+        "`probs` (items, classes) as the model gives them once the temperatures are folded into it"
+        p = torch.as_tensor(probs).double().clamp(1e-7, 1 - 1e-7)
+        return (p.logit() / self.temps.double()).sigmoid().float()
 
 def _bce(z, y, t=1.):
     "Log loss of each item of sigmoid(z / t) against 0/1 targets `y`, in float64"
@@ -475,7 +479,7 @@ def fit_temperatures(probs, targs,       # Held-out probabilities and multi-hot 
     vocab = list(vocab) if vocab is not None else [str(i) for i in range(c)]
     if n < 4 * n_folds: return Calibration(torch.ones(c), None, f"not rescaled: {n} validation images are too few to check a temperature on {n_folds} held-out folds")
     folds = list(KFold(n_folds, shuffle=True, random_state=seed).split(z))
-    temps, oof, rows = np.ones(c), p.copy(), []
+    temps, zo, rows = np.ones(c), z.copy(), []        # zo: the logits, rescaled on the folds each was held out of where a temperature is kept
     for j in range(c):
         pos = int(y[:, j].sum())
         if min(pos, n - pos) < n_folds: rows.append((1., np.nan, np.nan, False)); continue      # too few positives (or negatives) to judge
@@ -486,12 +490,10 @@ def fit_temperatures(probs, targs,       # Held-out probabilities and multi-hot 
         ok = after.mean() < before.mean() * (1 - min_gain)
         t_all = _temperature(z[:, j], y[:, j])
         rows.append((t_all, before.mean(), after.mean(), ok))
-        if ok: temps[j], oof[:, j] = t_all, 1 / (1 + np.exp(-zj))
+        if ok: temps[j], zo[:, j] = t_all, zj
     table = pd.DataFrame(rows, index=vocab, columns=['temperature fitted', 'held-out log loss', 'held-out log loss, rescaled', 'applied']).round(4)
-    tp, to = torch.from_numpy(p).float(), torch.from_numpy(oof).float()
-    ll = lambda q: float(-(y * np.log(q.clip(1e-7, 1)) + (1 - y) * np.log((1 - q).clip(1e-7, 1))).mean())
-    scores = dict(log_loss=round(ll(p), 4), log_loss_rescaled=round(ll(oof), 4), ece=round(float(calibration_table(tp, targs)['ece'].iloc[-1]), 4),
-                  ece_rescaled=round(float(calibration_table(to, targs)['ece'].iloc[-1]), 4))
+    ece = lambda z: round(float(calibration_table(torch.from_numpy(z).sigmoid().float(), targs)['ece'].iloc[-1]), 4)
+    scores = dict(log_loss=round(float(_bce(z, y).mean()), 4), log_loss_rescaled=round(float(_bce(zo, y).mean()), 4), ece=ece(z), ece_rescaled=ece(zo))
     k = int(table['applied'].sum())
     text = (f"rescaled by a temperature per label for {k} of {c} labels ({', '.join(table.index[table.applied])}), where {n_folds}-fold "
             f"cross-validation on the validation images lowered the held-out log loss by {min_gain:.0%} or more; over all (image, label) pairs, "
@@ -525,8 +527,7 @@ def calibrate_run(learn,          # The trained learner
     cal = fit_temperatures(probs, targs, vocab)
     if not cal.applied: return probs, cal
     fold_temperatures(learn.model, cal.temps)
-    p = probs.double().clamp(1e-7, 1 - 1e-7)
-    return (p.logit() / cal.temps.double()).sigmoid().float(), cal
+    return cal.rescale(probs), cal
 
 
 # %% ../nbs/17_training.ipynb #1d9e05be
@@ -602,7 +603,8 @@ def write_report(stage,            # The staging folder
     learn.path = Path('.')
     learn.export(stage.resolve()/'model.pkl')
     rescale = calibration or Calibration(torch.ones(len(vocab)), None, 'not rescaled')
-    save_classifier(learn, stage, calibration=dict(temperatures=[round(t, 4) for t in rescale.temps.tolist()], applied='inside the last layer: its weights give the rescaled probabilities'))
+    temps = [round(t, 4) for t in rescale.temps.tolist()]
+    save_classifier(learn, stage, calibration=dict(temperatures=temps, applied='inside the last layer: its weights give the rescaled probabilities'))
     cv = None
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -637,7 +639,7 @@ def write_report(stage,            # The staging folder
     ax = plot_reliability(probs, targs); ax.figure.savefig(stage/'reliability.png', dpi=100, bbox_inches='tight'); plt.close(ax.figure)
     unscored = [c for c, n in zip(vocab, targs.sum(0).tolist()) if n == 0]
     ece_all, ece_cls = float(cal['ece'].iloc[-1]), float(cal['ece'].iloc[:-1][targs.sum(0).numpy() > 0].mean())
-    calib = dict(ece_all_pairs=round(ece_all, 4), ece_per_class_mean=round(ece_cls, 4), rescaled=rescale.applied, temperatures=[round(t, 4) for t in rescale.temps.tolist()],
+    calib = dict(ece_all_pairs=round(ece_all, 4), ece_per_class_mean=round(ece_cls, 4), rescaled=rescale.applied, temperatures=temps,
                  held_out=rescale.scores, text=(f"expected calibration error {ece_all:.4f} over all (image, label) pairs, {ece_cls:.4f} on average "
                  f"per label (per_class.csv, reliability.png){', after rescaling: in-sample, since the temperatures were fitted on these images' if rescale.applied else ''}. "
                  f"The probabilities were {rescale.text}."))
